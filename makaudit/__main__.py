@@ -1,0 +1,3 @@
+from makaudit.cli import main
+
+raise SystemExit(main())
