@@ -76,3 +76,16 @@ class ResourceHandler(Protocol):
     def handles(self, resource_uri: str) -> bool: ...
 
     def handle(self, request: WSManRequest) -> WSManResponse: ...
+
+
+class WSManPending(Exception):
+    """Raised by a handler whose answer is not ready yet (a Receive while the command still runs).
+
+    The HTTP layer waits ``ready_in_seconds`` without blocking other hosts and calls
+    ``handle`` again with the same request. When the request's OperationTimeout passes
+    first, it answers the ``w:TimedOut`` fault as Windows does.
+    """
+
+    def __init__(self, ready_in_seconds: float) -> None:
+        self.ready_in_seconds = max(0.0, ready_in_seconds)
+        super().__init__(f"answer ready in {self.ready_in_seconds:.3f} s")

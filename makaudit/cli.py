@@ -1,0 +1,124 @@
+"""Command-line entry point: parse options, set up logging, run a command, map errors to exit codes.
+
+Exit status: 0 done; 1 findings at or above ``--fail-on``; 2 invalid usage or
+input; 3 the run itself failed (database unusable, no target could be read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any, Sequence
+
+from makaudit import __version__
+from makaudit.errors import EXIT_RUN_FAILED, EXIT_USAGE, MakauditError, UsageError
+
+log = logging.getLogger("makaudit")
+
+# Client libraries log whole protocol messages at DEBUG; they stay at WARNING
+# unless protocol debugging is asked for with MAKAUDIT_DEBUG_PROTOCOL=1.
+QUIET_LIBRARIES = ("pypsrp", "winrm", "requests", "urllib3", "spnego", "psrpcore", "requests_ntlm")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become UsageError (exit 2) with the usual message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}. Run '{self.prog} --help' for the options.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from makaudit.commands import demo, history, host, import_cmd, inventory_cmd, report, scan
+
+    parser = _ArgumentParser(
+        prog="makaudit",
+        description="Audit Windows and Office volume activation (MAK, KMS) across a fleet against the MAK inventory.",
+    )
+    parser.add_argument("--version", action="version", version=f"makaudit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_ArgumentParser)
+    for module in (scan, import_cmd, host, report, history, inventory_cmd, demo):
+        module.register(subparsers)
+    return parser
+
+
+def configure_logging(level_name: str | None, log_file: Path | None) -> None:
+    """Send logs to stderr at the chosen level, and to a rotating file at INFO or finer when one is given.
+
+    The file always gets INFO so that a scheduled run keeps its one line per host.
+    """
+    console_level = getattr(logging, (level_name or "warning").upper())
+    file_level = min(console_level, logging.INFO)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_makaudit", False):
+            root.removeHandler(handler)
+
+    console_handler = logging.StreamHandler(sys.stderr)
+    console_handler.setLevel(console_level)
+    handlers: list[logging.Handler] = [console_handler]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
+        file_handler.setLevel(file_level)
+        handlers.append(file_handler)
+
+    root.setLevel(min(handler.level for handler in handlers))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler._makaudit = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+
+    protocol_debug = level_name == "debug" and _env_flag("MAKAUDIT_DEBUG_PROTOCOL")
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.DEBUG if protocol_debug else logging.WARNING)
+
+
+def _env_flag(name: str) -> bool:
+    import os
+
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def read_config_values(path: Path | None) -> tuple[Any, dict[tuple[str, str], Any]]:
+    """Load the audit configuration and the flat (section, key) values that options may take from it."""
+    from makaudit.config import load_config
+
+    config = load_config(path)
+    values: dict[tuple[str, str], Any] = {}
+    if path is not None:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+        for section, entries in document.items():
+            if isinstance(entries, dict):
+                for key, value in entries.items():
+                    values[(section, key)] = value
+    return config, values
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from makaudit.commands.options import resolve
+
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+
+        resolve(args, {})
+        config, config_values = read_config_values(getattr(args, "config", None))
+        resolve(args, config_values)
+
+        configure_logging(getattr(args, "log_level", None), getattr(args, "log_file", None))
+        return args.handler(args, config)
+
+    except MakauditError as error:
+        print(f"makaudit: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("makaudit: interrupted", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    except BrokenPipeError:
+        return EXIT_USAGE

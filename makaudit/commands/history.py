@@ -1,0 +1,98 @@
+"""``makaudit history``: the stored scans, one key's usage over time, or one host's records over time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from makaudit.commands.options import add_output_options
+from makaudit.commands.pipeline import load_run_context
+from makaudit.commands.storage import open_store
+from makaudit.config import AuditConfig
+from makaudit.errors import UsageError
+from makaudit.store import history_document
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "history",
+        help="list stored scans, or one key's or one host's history",
+        description=(
+            "Without filters, list the stored scans and every key's activations per scan. With --key, the "
+            "usage of one MAK over time: activated hosts per scan, hosts added and removed. With --host, "
+            "one host's status and licenses in each scan."
+        ),
+    )
+    filters = parser.add_mutually_exclusive_group()
+    filters.add_argument("--key", metavar="KEY_ID", default=None, help="inventory key id (needs --inventory) or the key's last five characters")
+    filters.add_argument("--host", metavar="NAME", default=None, help="computer name or target")
+    add_output_options(parser, reports=False)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: AuditConfig) -> int:
+    context = load_run_context(args, config)
+    partial_key = _partial_key_for(args.key, context.inventory) if args.key else None
+
+    with open_store(args) as store:
+        document = history_document(store, key_partial=partial_key, host=args.host)
+
+    if args.json:
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        _print_tables(Console(), document)
+    return 0
+
+
+def _partial_key_for(key: str, inventory) -> str:
+    if inventory is not None:
+        for entry in inventory.keys:
+            if entry.key_id.lower() == key.lower():
+                return entry.partial_product_key
+    candidate = key.strip().upper()
+    if len(candidate) == 5 and candidate.isalnum():
+        return candidate
+    if inventory is None:
+        raise UsageError(f"key {key!r} is not a five-character partial product key; pass --inventory FILE to look up key ids")
+    raise UsageError(f"key id {key!r} is not in the inventory; use a key_id from it or the key's last five characters")
+
+
+def _print_tables(console: Console, document: dict) -> None:
+    scans = Table(title="Scans")
+    for column in ("id", "started", "finished", "status", "hosts", "ok"):
+        scans.add_column(column)
+    for scan in document.get("scans", []):
+        scans.add_row(str(scan["id"]), scan["started_at"] or "", scan["finished_at"] or "", scan["status"], str(scan["hosts"]), str(scan["ok"]))
+    console.print(scans)
+
+    if "key_usage" in document:
+        usage = Table(title="Activated hosts per key and scan")
+        for column in ("scan", "key", "partial key", "activated", "added", "removed"):
+            usage.add_column(column)
+        for row in document["key_usage"]:
+            usage.add_row(
+                str(row["scan_id"]),
+                row.get("key_id") or "(not in inventory)",
+                row["partial_product_key"],
+                str(row["activated"]),
+                str(len(row.get("hosts_added", []))),
+                str(len(row.get("hosts_removed", []))),
+            )
+        console.print(usage)
+
+    if "host_records" in document:
+        records = Table(title="Host records per scan")
+        for column in ("scan", "status", "licenses"):
+            records.add_column(column)
+        for entry in document["host_records"]:
+            licenses = ", ".join(
+                f"{item['name']} [{item['channel']}, {item['license_status']}, {item['partial_product_key']}]"
+                for item in entry.get("licenses", [])
+            )
+            records.add_row(str(entry["scan_id"]), entry["status"], licenses or entry.get("error") or "")
+        console.print(records)

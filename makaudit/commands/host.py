@@ -1,0 +1,131 @@
+"""``makaudit host NAME``: the helpdesk view of one host, live, from a file, or from the history."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from makaudit.analysis import exit_status_for
+from makaudit.collectors.files import read_paths
+from makaudit.collectors.runner import run_scan
+from makaudit.collectors.targets import parse_target
+from makaudit.commands.options import add_option, add_output_options, add_remote_options
+from makaudit.commands.pipeline import analyse_results, key_ids_by_partial_key, load_run_context
+from makaudit.commands.remote import DEFAULT_TIMEOUT_SECONDS, connection_options
+from makaudit.commands.storage import open_store, scan_parameters
+from makaudit.config import AuditConfig
+from makaudit.errors import InputError, UsageError
+from makaudit.model import AnalysisResult, HostResult, HostStatus
+from makaudit.reports.console import render_host_card
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "host",
+        help="helpdesk view of one host: live, --from-file PATH, or --cached",
+        description=(
+            "Show one host's activation state for the helpdesk: each product with its status, channel and "
+            "partial product key, the inventory key it uses with that key's usage against its allotment, the "
+            "host's findings and a one-line verdict. Key usage counts come from the history database."
+        ),
+    )
+    parser.add_argument("name", metavar="NAME", help="target to query (NAME, ADDRESS, NAME:PORT), or the computer name with --cached")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--from-file", type=Path, metavar="PATH", default=None, help="read the host's state from a collected file instead of querying it")
+    source.add_argument("--cached", action="store_const", const=True, default=None, help="show the last stored state of the host instead of querying it")
+    add_remote_options(parser)
+    add_output_options(parser, reports=False)
+    add_option(parser, "--no-store", help="do not record a live query in the history database", is_flag=True)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: AuditConfig) -> int:
+    context = load_run_context(args, config)
+    fleet: list[HostResult] = []
+    trends = []
+
+    with open_store(args) as store:
+        fleet = list(store.latest_results())
+        if args.cached:
+            host = _find_cached(fleet, args.name)
+        elif args.from_file is not None:
+            host = _read_from_file(args.from_file)
+        else:
+            host = _query_live(args)
+            if not args.no_store:
+                scan_id = store.begin_scan("host", scan_parameters(args))
+                store.add_host_result(scan_id, host)
+                store.finish_scan(scan_id, "completed")
+        trends = store.trend_points(key_ids_by_partial_key(context.inventory))
+
+    others = [result for result in fleet if result.host_key != host.host_key]
+    result = analyse_results(context, [*others, host], trends)
+    shown = next((candidate for candidate in result.hosts if candidate.host_key == host.host_key), host)
+
+    if args.json:
+        json.dump(_single_host_document(result, shown), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        render_host_card(Console(), shown, result)
+
+    host_findings = [finding for finding in result.findings if _concerns(finding, shown)]
+    return exit_status_for(host_findings, args.fail_on)
+
+
+def _query_live(args: argparse.Namespace) -> HostResult:
+    target = parse_target(args.name)
+    options = connection_options(args)
+    outcome = run_scan([target], options, workers=1, timeout=args.timeout or DEFAULT_TIMEOUT_SECONDS, show_progress=False)
+    if not outcome.results:
+        raise UsageError(f"the query of {args.name} was interrupted before it finished")
+    return outcome.results[0]
+
+
+def _read_from_file(path: Path) -> HostResult:
+    results = read_paths([path])
+    readable = [result for result in results if result.status is HostStatus.OK]
+    if not readable:
+        reason = results[0].error if results else "no file found"
+        raise InputError(f"could not read a host state from {path}: {reason}")
+    if len(readable) > 1:
+        log.warning("%s holds %d host states; showing the first", path, len(readable))
+    return readable[0]
+
+
+def _find_cached(fleet: list[HostResult], name: str) -> HostResult:
+    wanted = name.strip().lower()
+    for result in fleet:
+        names = {result.target.lower()}
+        if result.state is not None:
+            computer = result.state.computer
+            names.update(value.lower() for value in (computer.name, computer.dns_host_name) if value)
+        if wanted in names:
+            return result
+    raise InputError(f"host {name!r} is not in the history database; scan it first, or query it live without --cached")
+
+
+def _concerns(finding, host: HostResult) -> bool:
+    names = {host.target, host.computer_name}
+    return finding.host in names or any(name in names for name in finding.hosts)
+
+
+def _single_host_document(result: AnalysisResult, host: HostResult) -> dict:
+    partial_keys = set()
+    if host.state is not None:
+        partial_keys = {record.partial_product_key for record in host.state.records if record.partial_product_key}
+    narrowed = dataclasses.replace(
+        result,
+        hosts=(host,),
+        keys=tuple(key for key in result.keys if key.partial_product_key in partial_keys),
+        findings=tuple(finding for finding in result.findings if _concerns(finding, host)),
+        trends=(),
+    )
+    return narrowed.to_document()

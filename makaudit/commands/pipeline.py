@@ -1,0 +1,96 @@
+"""The steps every command shares after it has host results: analyse, report, print, exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from rich.console import Console
+
+from makaudit.analysis import analyse, exit_status_for
+from makaudit.config import AuditConfig
+from makaudit.inventory import Inventory, load_inventory
+from makaudit.model import AnalysisResult, HostResult, KeyTrendPoint
+from makaudit.reports.console import render_summary
+from makaudit.reports.excel import write_xlsx
+from makaudit.reports.html import write_html
+from makaudit.reports.model import ScanInfo, build_report
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a command resolved before collecting: configuration, inventory and output settings."""
+
+    args: argparse.Namespace
+    config: AuditConfig
+    inventory: Inventory | None
+    started_at: datetime
+
+
+def load_run_context(args: argparse.Namespace, config: AuditConfig) -> RunContext:
+    """Load the inventory named by ``--inventory`` (InventoryError on any problem)."""
+    inventory = None
+    if getattr(args, "inventory", None) is not None:
+        inventory = load_inventory(args.inventory)
+        log.info("inventory %s: %d keys", args.inventory, len(inventory.keys))
+    return RunContext(args=args, config=config, inventory=inventory, started_at=datetime.now(timezone.utc))
+
+
+def key_ids_by_partial_key(inventory: Inventory | None) -> dict[str, str]:
+    if inventory is None:
+        return {}
+    return {key.partial_product_key: key.key_id for key in inventory.keys}
+
+
+def analyse_results(context: RunContext, results: Sequence[HostResult], trends: Sequence[KeyTrendPoint] = ()) -> AnalysisResult:
+    return analyse(results, context.inventory, context.config, datetime.now(timezone.utc), trends=trends)
+
+
+def fill_date(path: Path, moment: datetime) -> Path:
+    """Replace a ``{date}`` placeholder in a report path with the run's date (YYYY-MM-DD)."""
+    return Path(str(path).replace("{date}", moment.strftime("%Y-%m-%d")))
+
+
+def write_reports(context: RunContext, result: AnalysisResult, scan: ScanInfo) -> list[Path]:
+    """Write the Excel and HTML reports that the options ask for; return the paths written."""
+    written: list[Path] = []
+    args = context.args
+    if getattr(args, "xlsx", None) is None and getattr(args, "html", None) is None:
+        return written
+
+    report = build_report(result, scan=scan)
+    if getattr(args, "xlsx", None) is not None:
+        path = fill_date(args.xlsx, context.started_at)
+        write_xlsx(report, path)
+        written.append(path)
+    if getattr(args, "html", None) is not None:
+        path = fill_date(args.html, context.started_at)
+        write_html(report, path)
+        written.append(path)
+
+    for path in written:
+        log.info("report written: %s", path)
+    return written
+
+
+def emit(context: RunContext, result: AnalysisResult, written: Sequence[Path]) -> int:
+    """Print the JSON document or the terminal summary, and return the exit status for ``--fail-on``."""
+    args = context.args
+    if args.json:
+        json.dump(result.to_document(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        console = Console()
+        render_summary(console, result)
+        for path in written:
+            console.print(f"Report written: {path}")
+
+    return exit_status_for(result.findings, args.fail_on)
