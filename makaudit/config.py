@@ -1,10 +1,12 @@
-"""Audit configuration: thresholds, approved KMS hosts, history and exit policy, read from TOML.
+"""Audit configuration: thresholds, approved KMS hosts, exit policy and suppressions, read from TOML.
 
-Every option lives in a section (``[thresholds]``, ``[kms]``, ``[history]``,
-``[findings]``). Unknown sections, unknown keys, wrong types and out-of-range
-values raise :class:`~makaudit.errors.UsageError` naming the key, the value and
-the fix. A new section is added by declaring its options in ``_SECTIONS`` and
-the matching fields on :class:`AuditConfig`.
+Every option lives in a section. Unknown sections, unknown keys, wrong types and
+out-of-range values raise :class:`~makaudit.errors.UsageError` naming the key,
+the value and the fix. Some keys are settings of command-line options
+(``[inventory] path``, ``[scan] workers``...): this module only checks their
+type, and the command-line layer converts them. A new key is added by
+declaring it in ``_SECTIONS`` (with the matching field on :class:`AuditConfig`
+when the analysis reads it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from makaudit.analysis.kms import parse_kms_address
 from makaudit.errors import UsageError
 from makaudit.model import Severity
 
@@ -43,8 +46,9 @@ class Suppression:
     """An accepted finding: its code, and optionally the host or the key it is limited to.
 
     A suppressed finding stays in the report, marked as suppressed, and no longer
-    counts for ``fail_on``. ``host`` matches the computer name or the target,
-    ``key`` the inventory key id or the partial product key, both case-insensitively.
+    counts for ``fail_on``. ``host`` matches the host a finding names (its computer
+    name, else its target), ``key`` the inventory key id or the partial product key,
+    both case-insensitively.
     """
 
     code: str
@@ -67,8 +71,6 @@ class AuditConfig:
     """MAK_ROTATION_DUE (low) fires for an active key acquired longer ago than this; None disables it."""
     approved_kms_hosts: tuple[str, ...] = ()
     """KMS hosts clients may use, as ``host`` or ``host:port``; compared case-insensitively."""
-    history_database: Path | None = None
-    """History database (SQLite file); None leaves the choice to the command line or its default."""
     fail_on: Severity | None = None
     """Exit status 1 when a finding is at or above this severity; None never fails on findings."""
     suppressions: tuple[Suppression, ...] = ()
@@ -76,10 +78,13 @@ class AuditConfig:
 
 @dataclass(frozen=True)
 class _Option:
-    """One ``key = value`` of a section: the AuditConfig field it sets and how to convert the TOML value."""
+    """One ``key = value`` of a section: how to check or convert the TOML value, and the AuditConfig field it sets.
 
-    field: str
+    ``field`` is None for a command-line option's setting, which is only type-checked here.
+    """
+
     convert: Callable[[Any, str, Path], Any]
+    field: str | None = None
 
 
 def load_config(path: Path | None) -> AuditConfig:
@@ -114,7 +119,9 @@ def load_config(path: Path | None) -> AuditConfig:
                     f"{path}: unknown key {key!r} in [{section_name}]; "
                     f"the valid keys are {_names(options)}. Check the spelling or remove the key."
                 )
-            values[option.field] = option.convert(raw, f"{section_name}.{key}", path)
+            value = option.convert(raw, f"{section_name}.{key}", path)
+            if option.field is not None:
+                values[option.field] = value
 
     config = AuditConfig(**values)
     logger.debug("loaded configuration from %s: %s", path, config)
@@ -180,30 +187,46 @@ def _host_list(value: Any, name: str, path: Path) -> tuple[str, ...]:
     for item in value:
         if not isinstance(item, str) or not item.strip():
             raise _invalid(path, name, item, expected)
+        try:
+            parse_kms_address(item)
+        except ValueError as error:
+            raise UsageError(f"{path}: {name}: {error}; write host, host:port or [IPv6 address]:port.") from None
         hosts.append(item.strip())
     return tuple(hosts)
 
 
-def _database_path(value: Any, name: str, path: Path) -> Path:
-    if not isinstance(value, str) or not value.strip():
-        raise _invalid(path, name, value, "a file path; a relative path is taken from the configuration file's folder")
-    database = Path(value.strip()).expanduser()
-    if not database.is_absolute():
-        database = path.parent / database
-    return database
-
-
-def _severity(value: Any, name: str, path: Path) -> Severity | None:
-    expected = "one of " + ", ".join(repr(severity.value) for severity in Severity) + ', or "none"'
+def _severity(value: Any, name: str, path: Path) -> Severity:
+    expected = "one of " + ", ".join(repr(severity.value) for severity in Severity)
     if not isinstance(value, str):
         raise _invalid(path, name, value, expected)
-    text = value.strip().lower()
-    if text == "none":
-        return None
     try:
-        return Severity(text)
+        return Severity(value.strip().lower())
     except ValueError:
         raise _invalid(path, name, value, expected) from None
+
+
+def _text(value: Any, name: str, path: Path) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(path, name, value, "a non-empty string in quotes")
+    return value
+
+
+def _flag(value: Any, name: str, path: Path) -> bool:
+    if not isinstance(value, bool):
+        raise _invalid(path, name, value, "true or false")
+    return value
+
+
+def _whole_number(value: Any, name: str, path: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _invalid(path, name, value, "a whole number, at least 1")
+    return value
+
+
+def _seconds(value: Any, name: str, path: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise _invalid(path, name, value, "a number of seconds greater than 0")
+    return float(value)
 
 
 def _suppressions(value: Any, name: str, path: Path) -> tuple[Suppression, ...]:
@@ -244,21 +267,46 @@ def _suppression(item: Any, name: str, path: Path, expected: str) -> Suppression
 
 _SECTIONS: dict[str, dict[str, _Option]] = {
     "thresholds": {
-        "near_limit": _Option("near_limit_threshold", _fraction),
-        "grace_warning_days": _Option("grace_warning_days", _days(0)),
-        "stale_days": _Option("stale_days", _days(1)),
-        "rotation_max_age_days": _Option("rotation_max_age_days", _optional_days),
+        "near_limit": _Option(_fraction, "near_limit_threshold"),
+        "grace_warning_days": _Option(_days(0), "grace_warning_days"),
+        "stale_days": _Option(_days(1), "stale_days"),
+        "rotation_max_age_days": _Option(_optional_days, "rotation_max_age_days"),
+        "fail_on": _Option(_severity, "fail_on"),
     },
     "kms": {
-        "approved_hosts": _Option("approved_kms_hosts", _host_list),
-    },
-    "history": {
-        "database": _Option("history_database", _database_path),
+        "approved_hosts": _Option(_host_list, "approved_kms_hosts"),
     },
     "findings": {
-        "fail_on": _Option("fail_on", _severity),
-        "suppress": _Option("suppressions", _suppressions),
+        "suppress": _Option(_suppressions, "suppressions"),
+    },
+    "inventory": {
+        "path": _Option(_text),
+    },
+    "history": {
+        "db": _Option(_text),
+    },
+    "reports": {
+        "xlsx": _Option(_text),
+        "html": _Option(_text),
+    },
+    "logging": {
+        "level": _Option(_text),
+        "file": _Option(_text),
+    },
+    "scan": {
+        "targets": _Option(_text),
+        "transport": _Option(_text),
+        "auth": _Option(_text),
+        "https": _Option(_flag),
+        "port": _Option(_whole_number),
+        "ca_bundle": _Option(_text),
+        "no_verify_tls": _Option(_flag),
+        "allow_unencrypted": _Option(_flag),
+        "username": _Option(_text),
+        "workers": _Option(_whole_number),
+        "timeout": _Option(_seconds),
+        "connect_timeout": _Option(_seconds),
+        "no_slmgr": _Option(_flag),
     },
 }
-"""Valid sections and their keys. Every field named here must exist on AuditConfig."""
-
+"""Valid sections and their keys. A field named here must exist on AuditConfig."""

@@ -320,6 +320,9 @@ class Finding:
     partial_product_key: str | None = None
     hosts: tuple[str, ...] = ()
     """Every affected host, for findings about a key (a revoked MAK lists all its hosts)."""
+    suppressed: bool = False
+    """Accepted through a suppression in the configuration: still reported, but ignored by ``--fail-on``."""
+    suppression_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -331,6 +334,8 @@ class Finding:
             "message": self.message,
             "remediation": self.remediation,
             "hosts": list(self.hosts),
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
         }
 
 

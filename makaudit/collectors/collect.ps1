@@ -9,19 +9,18 @@
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-$collectSlmgr = $true
+$slmgr = $true
 try { [Console]::OutputEncoding = New-Object Text.UTF8Encoding $false } catch {}
 
 $errs = New-Object Collections.ArrayList
-$inv = [Globalization.CultureInfo]::InvariantCulture
 
 # Runs one part of the collection; a failure becomes an entry of "errors" and the next part runs.
-function Part($source, [scriptblock]$block) {
-    try { & $block } catch { [void]$errs.Add([ordered]@{ source = $source; message = "$($_.Exception.Message)" }) }
+function Part($src, [scriptblock]$block) {
+    try { & $block } catch { [void]$errs.Add([ordered]@{ source = $src; message = "$_" }) }
 }
 
-function Wmi($query) {
-    try { Get-CimInstance -Query $query } catch { Get-WmiObject -Query $query }
+function Wmi($q) {
+    try { Get-CimInstance -Query $q } catch { Get-WmiObject -Query $q }
 }
 
 # Dates become ISO 8601 UTC; WMI's 1601-01-01 means no date.
@@ -31,7 +30,7 @@ function Conv($v) {
     }
     if ($v -is [datetime]) {
         if ($v.Year -le 1601) { return $null }
-        return $v.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $inv)
+        return $v.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", [cultureinfo]::InvariantCulture)
     }
     return $v
 }
@@ -42,62 +41,61 @@ function Pick($o, $names) {
     return $h
 }
 
-$productProps = @(
+$prodProps = @(
     'ID', 'ApplicationID', 'Name', 'Description', 'ProductKeyChannel', 'PartialProductKey',
     'ProductKeyID', 'LicenseStatus', 'LicenseStatusReason', 'GracePeriodRemaining', 'EvaluationEndDate',
-    'LicenseFamily', 'LicenseIsAddon', 'KeyManagementServiceMachine', 'KeyManagementServicePort',
-    'DiscoveredKeyManagementServiceMachineName', 'DiscoveredKeyManagementServiceMachinePort',
-    'VLActivationTypeEnabled', 'VLActivationInterval', 'VLRenewalInterval', 'RemainingAppReArmCount',
+    'LicenseFamily', 'KeyManagementServiceMachine', 'KeyManagementServicePort',
+    'DiscoveredKeyManagementServiceMachineName', 'VLActivationTypeEnabled', 'RemainingAppReArmCount',
     'RemainingSkuReArmCount'
 )
 
 # An explicit list: OA3xOriginalProductKey is a full product key and must never be copied.
-$serviceProps = @(
+$svcProps = @(
     'Version', 'ClientMachineID', 'KeyManagementServiceMachine', 'KeyManagementServicePort',
     'DiscoveredKeyManagementServiceMachineName', 'IsKeyManagementServiceMachine', 'VLActivationInterval',
     'VLRenewalInterval', 'RemainingWindowsReArmCount', 'OA3xOriginalProductKeyDescription'
 )
 
-$computer = [ordered]@{
+$pc = [ordered]@{
     name = $env:COMPUTERNAME; dns_host_name = $null; domain = $null; os_caption = $null
     os_version = $null; uuid = $null; ui_culture = $null
 }
 Part 'computer' {
     $cs = Wmi 'SELECT DNSHostName,Domain FROM Win32_ComputerSystem'
-    $computer.dns_host_name = $cs.DNSHostName; $computer.domain = $cs.Domain
+    $pc.dns_host_name = $cs.DNSHostName; $pc.domain = $cs.Domain
 }
 Part 'os' {
     $os = Wmi 'SELECT Caption,Version FROM Win32_OperatingSystem'
-    $computer.os_caption = $os.Caption; $computer.os_version = $os.Version
+    $pc.os_caption = $os.Caption; $pc.os_version = $os.Version
 }
-Part 'uuid' { $computer.uuid = (Wmi 'SELECT UUID FROM Win32_ComputerSystemProduct').UUID }
-Part 'ui_culture' { $computer.ui_culture = (Get-UICulture).Name }
+Part 'uuid' { $pc.uuid = (Wmi 'SELECT UUID FROM Win32_ComputerSystemProduct').UUID }
+Part 'ui_culture' { $pc.ui_culture = (Get-UICulture).Name }
 
-$service = Part 'service' { Pick (Wmi 'SELECT * FROM SoftwareLicensingService') $serviceProps }
+$service = Part 'service' { Pick (Wmi 'SELECT * FROM SoftwareLicensingService') $svcProps }
 
 $products = @(Part 'products' {
-    foreach ($p in Wmi 'SELECT * FROM SoftwareLicensingProduct WHERE PartialProductKey IS NOT NULL') { Pick $p $productProps }
+    foreach ($p in Wmi 'SELECT * FROM SoftwareLicensingProduct WHERE PartialProductKey IS NOT NULL') { Pick $p $prodProps }
 })
 
 # OfficeSoftwareProtectionProduct exists only where Office uses OSPP; elsewhere the list stays empty.
 $ospp = @(Part 'ospp' {
-    if (Get-CimClass -ClassName OfficeSoftwareProtectionProduct -ErrorAction SilentlyContinue) {
-        foreach ($p in Wmi 'SELECT * FROM OfficeSoftwareProtectionProduct WHERE PartialProductKey IS NOT NULL') { Pick $p $productProps }
+    if (Get-CimClass OfficeSoftwareProtectionProduct -EA Ignore) {
+        foreach ($p in Wmi 'SELECT * FROM OfficeSoftwareProtectionProduct WHERE PartialProductKey IS NOT NULL') { Pick $p $prodProps }
     }
 })
 
 # cscript with //nologo: without it a banner comes first, and under wscript slmgr opens a dialog.
 $dlv = $null
-if ($collectSlmgr) {
+if ($slmgr) {
     $dlv = Part 'slmgr' {
-        $text = (& cscript.exe //nologo "$env:SystemRoot\System32\slmgr.vbs" /dlv all | Out-String)
+        $text = & cscript.exe //nologo "$env:SystemRoot\System32\slmgr.vbs" /dlv all | Out-String
         if ($LASTEXITCODE) { [void]$errs.Add([ordered]@{ source = 'slmgr'; message = "cscript exited with code $LASTEXITCODE" }) }
         $text
     }
 }
 
 $doc = [ordered]@{
-    format = 'makaudit-endpoint'; version = 1; collected_at = (Conv ([datetime]::UtcNow)); computer = $computer
+    format = 'makaudit-endpoint'; version = 1; collected_at = (Conv ([datetime]::UtcNow)); computer = $pc
     service = $service; products = @($products); ospp_products = @($ospp); slmgr_dlv = $dlv; errors = @($errs)
 }
 ConvertTo-Json -InputObject $doc -Depth 6 -Compress

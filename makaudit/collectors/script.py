@@ -15,10 +15,12 @@ CMD_LINE_LIMIT = 8191
 
 POWERSHELL = "powershell.exe -NoProfile -NonInteractive"
 
-_SLMGR_ON = "$collectSlmgr=$true"
-_SLMGR_OFF = f"$collectSlmgr=$false # {NO_SLMGR_MARKER}"
-# Spaces next to these characters carry no meaning in PowerShell outside quotes.
+_SLMGR_ON = "$slmgr=$true"
+_SLMGR_OFF = f"$slmgr=$false # {NO_SLMGR_MARKER}"
+# Spaces next to these characters carry no meaning in PowerShell outside quotes. A space
+# before "{" stays: after a quoted argument it separates the script block from the string.
 _TIGHT = set("=,;{}|")
+_TIGHT_BEFORE = _TIGHT - {"{"}
 _OPENERS = {"{": "}", "(": ")", "[": "]"}
 _CLOSERS = set(_OPENERS.values())
 
@@ -107,7 +109,7 @@ def _squeeze(line: str) -> str:
             quote = char
         elif char == " " and out and out[-1] in _TIGHT:
             continue
-        elif char in _TIGHT:
+        elif char in _TIGHT_BEFORE:
             while out and out[-1] == " ":
                 out.pop()
         out.append(char)

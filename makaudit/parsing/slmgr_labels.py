@@ -136,6 +136,7 @@ class SlmgrLanguage:
     line (a date follows the expiry and grace sentences). ``minute_units`` and
     ``day_units`` are the words of ``N minute(s) (D day(s))``.
     ``banner_markers`` are substrings of the Windows Script Host banner lines.
+    The action fields recognise the output of /ato, /ipk, /rearm and the like.
     """
 
     code: str
@@ -146,6 +147,12 @@ class SlmgrLanguage:
     minute_units: tuple[str, ...] = ()
     day_units: tuple[str, ...] = ()
     banner_markers: tuple[str, ...] = ()
+    error_prefixes: tuple[str, ...] = ()
+    """Words that start an error line of an action (``Error: 0xC004F074 ...``)."""
+    activating_prefixes: tuple[str, ...] = ()
+    """Start of the line /ato prints before it activates a product (``Activating <Name> (<ID>) ...``)."""
+    success_sentences: tuple[str, ...] = ()
+    """Lines (or their start) that report a successful action."""
     separator: str = ": "
     """What slmgr prints between a label and its value."""
 
@@ -264,6 +271,15 @@ ENGLISH = SlmgrLanguage(
         "Microsoft Corporation. All rights reserved.",
         "Microsoft Corporation. All Rights Reserved.",
     ),
+    error_prefixes=("Error",),
+    activating_prefixes=("Activating",),
+    success_sentences=(
+        "Product activated successfully.",
+        "Installed product key",
+        "Uninstalled product key successfully.",
+        "Command completed successfully.",
+        "Key Management Service machine name set to",
+    ),
 )
 
 SIMPLIFIED_CHINESE = SlmgrLanguage(
@@ -328,6 +344,9 @@ SIMPLIFIED_CHINESE = SlmgrLanguage(
     minute_units=("分钟",),
     day_units=("天",),
     banner_markers=("版权所有(C) Microsoft Corporation", "保留所有权利"),
+    error_prefixes=("错误",),
+    activating_prefixes=("正在激活",),
+    success_sentences=("成功地激活了产品",),
 )
 
 GERMAN = SlmgrLanguage(
@@ -353,6 +372,8 @@ GERMAN = SlmgrLanguage(
     ),
     day_units=("Tag(e)",),
     banner_markers=("Alle Rechte vorbehalten",),
+    error_prefixes=("Fehler",),
+    success_sentences=("Das Produkt wurde erfolgreich aktiviert.",),
 )
 
 SPANISH = SlmgrLanguage(
@@ -403,6 +424,8 @@ RUSSIAN = SlmgrLanguage(
         }
     ),
     banner_markers=("Сервер сценариев Windows", "Корпорация Майкрософт", "все права защищены"),
+    error_prefixes=("Ошибка",),
+    success_sentences=("Активация выполнена успешно.",),
 )
 
 JAPANESE = SlmgrLanguage(

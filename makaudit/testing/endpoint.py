@@ -139,7 +139,7 @@ def build_collection_document(machine: MachineDescription, script: str) -> dict[
 
 def _run_collection_script(machine: MachineDescription, script: str) -> PowerShellOutcome:
     document = build_collection_document(machine, script)
-    text = json.dumps(document, ensure_ascii=False, indent=2)
+    text = json.dumps(document, ensure_ascii=False)
 
     if machine.faults.garbage_output:
         # A profile that prints a banner and a pipeline cut short: not JSON.
@@ -229,26 +229,36 @@ class _PowerShellUsageError(Exception):
 
 
 def _script_from_arguments(arguments: list[str], stdin: bytes) -> str:
+    source, value = _parse_powershell_arguments(arguments)
+    if source == "encoded":
+        return _decode_encoded_command(value)
+    if source == "stdin":
+        return _decode_stdin_script(stdin)
+    return value
+
+
+def _parse_powershell_arguments(arguments: list[str]) -> tuple[str, str]:
+    """Return where powershell.exe takes its script from: ``encoded``, ``stdin`` or ``inline``, and the value."""
     index = 0
     while index < len(arguments):
         argument = arguments[index]
         if not argument.startswith(("-", "/")):
             # powershell.exe takes the remaining words as the command.
-            return " ".join(arguments[index:])
+            return "inline", " ".join(arguments[index:])
 
         name = argument[1:].lower()
         if name in _ENCODED_COMMAND_NAMES or (len(name) >= 4 and "encodedcommand".startswith(name)):
             if index + 1 >= len(arguments):
                 raise _PowerShellUsageError("Cannot process the command because -EncodedCommand requires an argument.")
-            return _decode_encoded_command(arguments[index + 1])
+            return "encoded", arguments[index + 1]
 
         if name == "c" or (len(name) >= 2 and "command".startswith(name)):
             rest = arguments[index + 1 :]
             if rest == ["-"]:
-                return _decode_stdin_script(stdin)
+                return "stdin", ""
             if not rest:
                 raise _PowerShellUsageError("Cannot process the command because -Command requires an argument.")
-            return " ".join(rest).strip('"')
+            return "inline", " ".join(rest).strip('"')
 
         if _matches_parameter(name, _VALUE_PARAMETERS):
             index += 2
@@ -262,8 +272,8 @@ def _script_from_arguments(arguments: list[str], stdin: bytes) -> str:
             "Run 'powershell -?' for the list of parameters."
         )
 
-    # No command at all: an interactive session reading stdin.
-    return _decode_stdin_script(stdin)
+    # No command at all: powershell.exe reads its commands from stdin.
+    return "stdin", ""
 
 
 def _matches_parameter(name: str, parameters: tuple[str, ...]) -> bool:
@@ -331,3 +341,18 @@ def _clixml_error_lines(error: ErrorInfo, script: str) -> list[str]:
         " ",
     ]
     return [f'<S S="Error">{escape(line)}{CLIXML_NEWLINE}</S>' for line in lines]
+
+
+def command_reads_stdin(command_line: str) -> bool:
+    """Return True when the command line takes its script from stdin (``powershell -Command -``).
+
+    Such a command starts only once the client has sent the end of stdin.
+    """
+    words = command_line.strip().split()
+    if len(command_line) > MAX_COMMAND_LINE or not words or not _POWERSHELL_EXECUTABLE.match(words[0]):
+        return False
+    try:
+        source, _ = _parse_powershell_arguments(words[1:])
+    except _PowerShellUsageError:
+        return False
+    return source == "stdin"

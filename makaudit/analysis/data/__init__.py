@@ -1,0 +1,1 @@
+"""Data tables used by classification."""

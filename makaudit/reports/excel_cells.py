@@ -1,0 +1,145 @@
+"""Typed, safe worksheet cells for the streaming (write-only) workbook.
+
+Endpoint strings are untrusted. A string that a spreadsheet would read as a
+formula (leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) or as an
+error code is written as an inline string with the quote prefix set, so that
+Excel and LibreOffice show it literally, even after someone edits the cell.
+Control characters that the XLSX format cannot hold are removed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable, Sequence
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from makaudit.reports.model import CellValue, Column, ColumnType, to_naive_utc
+
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
+PERCENT_FORMAT = "0.0%"
+INTEGER_FORMAT = "#,##0"
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+MAX_CELL_CHARACTERS = 32767
+"""The longest text an Excel cell holds."""
+
+MIN_WIDTH = 6
+MAX_WIDTH = 60
+_DATE_WIDTH = 17
+_PERCENT_WIDTH = 9
+_FILTER_BUTTON_WIDTH = 3
+
+HEADER_FONT = Font(name="Calibri", bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", start_color="305496")
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+CellWriter = Callable[[CellValue], object]
+
+
+def clean_text(value: str) -> str:
+    """Remove the control characters XLSX cannot store and cut the text to the cell limit."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_CHARACTERS]
+
+
+def is_formula_like(text: str) -> bool:
+    """Return True when a spreadsheet would read ``text`` as a formula or an error code."""
+    return text.startswith(FORMULA_PREFIXES) or text in ERROR_CODES
+
+
+def text_cell(sheet: WriteOnlyWorksheet, value: object) -> object:
+    """Return ``value`` as text that is stored literally: a plain str, or a cell forced to the string type."""
+    text = clean_text(value if isinstance(value, str) else str(value))
+    if not is_formula_like(text):
+        return text
+
+    cell = WriteOnlyCell(sheet, text)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
+
+
+def header_cells(sheet: WriteOnlyWorksheet, headings: Sequence[str]) -> list[object]:
+    cells = []
+    for heading in headings:
+        cell = WriteOnlyCell(sheet, clean_text(heading))
+        cell.data_type = "s"
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cells.append(cell)
+    return cells
+
+
+def cell_writer(sheet: WriteOnlyWorksheet, column: Column, wrap: bool = False) -> CellWriter:
+    """Return the function that turns one value of ``column`` into what ``sheet.append`` takes."""
+
+    def styled(value: object, number_format: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value)
+        cell.number_format = number_format
+        return cell
+
+    def write_text(value: CellValue) -> object:
+        if value is None:
+            return None
+        if not wrap:
+            return text_cell(sheet, value)
+        cell = WriteOnlyCell(sheet, clean_text(str(value)))
+        cell.data_type = "s"
+        cell.quotePrefix = is_formula_like(cell.value)
+        cell.alignment = WRAP
+        return cell
+
+    def write_integer(value: CellValue) -> object:
+        return None if value is None else styled(value, INTEGER_FORMAT)
+
+    def write_percent(value: CellValue) -> object:
+        return None if value is None else styled(value, PERCENT_FORMAT)
+
+    def write_date(value: CellValue) -> object:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"column {column.heading!r} holds dates, but got {value!r}")
+        return styled(to_naive_utc(value), DATE_FORMAT)
+
+    writers = {
+        ColumnType.TEXT: write_text,
+        ColumnType.INTEGER: write_integer,
+        ColumnType.PERCENT: write_percent,
+        ColumnType.DATE: write_date,
+    }
+    return writers[column.type]
+
+
+def fitted_widths(columns: Sequence[Column], rows: Sequence[Sequence[CellValue]]) -> list[float]:
+    """Return a column width per column: the longest shown value, within ``MIN_WIDTH`` and ``MAX_WIDTH``."""
+    widths = []
+    for position, column in enumerate(columns):
+        longest = len(column.heading) + _FILTER_BUTTON_WIDTH
+        if column.type is ColumnType.DATE:
+            longest = max(longest, _DATE_WIDTH)
+        elif column.type is ColumnType.PERCENT:
+            longest = max(longest, _PERCENT_WIDTH)
+        elif column.type is ColumnType.INTEGER:
+            longest = max([longest] + [len(f"{row[position]:,}") for row in rows if row[position] is not None])
+        else:
+            longest = max([longest] + [_text_width(row[position]) for row in rows if row[position] is not None])
+        widths.append(float(min(max(longest + 1, MIN_WIDTH), MAX_WIDTH)))
+    return widths
+
+
+def _text_width(value: CellValue) -> int:
+    text = value if isinstance(value, str) else str(value)
+    if "\n" in text:
+        return max(len(line) for line in text.split("\n"))
+    return len(text)
+
+
+def set_widths(sheet: WriteOnlyWorksheet, widths: Sequence[float], first_column: int = 1) -> None:
+    """Set column widths; a streaming sheet takes them only before its first row."""
+    for offset, width in enumerate(widths):
+        sheet.column_dimensions[get_column_letter(first_column + offset)].width = width

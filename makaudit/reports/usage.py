@@ -1,0 +1,66 @@
+"""Key usage against allotment, as every report classifies and names it."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Iterable
+
+from makaudit.model import KeyUsage
+
+logger = logging.getLogger(__name__)
+
+
+class UsageState(enum.StrEnum):
+    """Where a key stands against its allotment."""
+
+    OVER = "over"
+    """More hosts activated than the allotment allows."""
+    NEAR = "near"
+    """Utilization at or above the near-limit threshold, allotment not exceeded."""
+    OK = "ok"
+    UNKNOWN = "unknown"
+    """No allotment: a MAK missing from the inventory, or an allotment of zero."""
+
+
+def usage_state(key: KeyUsage, threshold: float) -> UsageState:
+    """Classify ``key`` with the same rule the Excel conditional formatting applies."""
+    if not key.allotment:
+        return UsageState.UNKNOWN
+    if key.activated > key.allotment:
+        return UsageState.OVER
+    if key.activated >= key.allotment * threshold:
+        return UsageState.NEAR
+    return UsageState.OK
+
+
+def key_label(key_id: str | None, partial_product_key: str) -> str:
+    """Name a key by its inventory ID, or by its partial key when the inventory lacks it."""
+    if key_id:
+        return key_id
+    return f"not in inventory ({partial_product_key})"
+
+
+class KeyIndex:
+    """Inventory keys looked up by partial product key (case-insensitive)."""
+
+    def __init__(self, keys: Iterable[KeyUsage]) -> None:
+        self._by_partial: dict[str, KeyUsage] = {}
+        for key in keys:
+            partial = key.partial_product_key.upper()
+            kept = self._by_partial.setdefault(partial, key)
+            if kept is not key:
+                # Two inventory keys ending in the same five characters cannot be
+                # told apart from an endpoint; the first one listed is shown.
+                logger.warning(
+                    "keys %s and %s share the partial product key %s; reports match hosts to %s",
+                    kept.key_id,
+                    key.key_id,
+                    partial,
+                    kept.key_id,
+                )
+
+    def find(self, partial_product_key: str | None) -> KeyUsage | None:
+        if not partial_product_key:
+            return None
+        return self._by_partial.get(partial_product_key.upper())
