@@ -100,16 +100,13 @@ def load_config(path: Path | None) -> AuditConfig:
     values: dict[str, Any] = {}
 
     for section_name, section in document.items():
+        if not isinstance(section, dict):
+            raise UsageError(f"{path}: {section_name!r} is outside any section; {_placement_hint(section_name)}")
         options = _SECTIONS.get(section_name)
         if options is None:
             raise UsageError(
                 f"{path}: unknown section [{section_name}]; "
                 f"the valid sections are {_names(_SECTIONS)}. Check the spelling or remove the section."
-            )
-        if not isinstance(section, dict):
-            raise UsageError(
-                f"{path}: {section_name!r} must be a section ([{section_name}]), not a value; "
-                f"move its keys under a [{section_name}] header."
             )
 
         for key, raw in section.items():
@@ -140,6 +137,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: invalid TOML: {error}. Fix the syntax (see config.example.toml).") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: the file is not UTF-8 text; save it as UTF-8.") from None
+
+
+def _placement_hint(key: str) -> str:
+    sections = [name for name, options in _SECTIONS.items() if key in options]
+    if sections:
+        return f"move it under a [{sections[0]}] header."
+    return f"put each key under one of the sections {_names(_SECTIONS)}."
 
 
 def _names(mapping: Mapping[str, Any]) -> str:

@@ -62,7 +62,7 @@ def latest_results(results: Sequence[HostResult]) -> tuple[HostResult, ...]:
 
     table = pd.DataFrame(
         {
-            "host_key": [result.host_key for result in results],
+            "host_key": host_keys(results),
             "collected_at": pd.to_datetime(
                 [to_utc(result.state.collected_at) if result.state else None for result in results], utc=True
             ),
@@ -71,6 +71,25 @@ def latest_results(results: Sequence[HostResult]) -> tuple[HostResult, ...]:
     ordered = table.sort_values("collected_at", na_position="first", kind="stable")
     kept = ordered.drop_duplicates("host_key", keep="last").index.sort_values()
     return tuple(results[position] for position in kept)
+
+
+def host_keys(results: Sequence[HostResult]) -> pd.Series:
+    """Return HostResult.host_key of every result, computed column-wise for speed.
+
+    Same rule as the model: ``uuid:`` and the upper-case machine UUID, else
+    ``name:`` and the upper-case computer name, else ``target:`` and the lower-case target.
+    """
+    computers = [None if result.state is None else result.state.computer for result in results]
+    uuids = pd.Series([None if computer is None else computer.uuid for computer in computers], dtype=object)
+    names = pd.Series([None if computer is None else computer.name for computer in computers], dtype=object)
+    targets = pd.Series([result.target for result in results], dtype=object)
+
+    by_uuid = "uuid:" + uuids.fillna("").str.upper()
+    by_name = "name:" + names.fillna("").str.upper()
+    by_target = "target:" + targets.str.lower()
+    has_uuid = uuids.fillna("").astype(bool)
+    has_name = names.fillna("").astype(bool)
+    return by_uuid.where(has_uuid, by_name.where(has_name, by_target))
 
 
 def build_frames(results: Sequence[HostResult]) -> FleetFrames:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -64,13 +64,28 @@ def host_findings(frames: FleetFrames, inventory: Inventory | None, config: Audi
 
 
 def _selected(frames: FleetFrames, mask: pd.Series, subset: list[str]) -> pd.DataFrame:
-    """Return the records under ``mask``, one per (host, subset) combination, with the host label joined."""
+    """Return the records under ``mask``, one per (host, subset) combination, with the host label joined.
+
+    Categorical columns become plain object columns, because iterating a
+    categorical row by row is many times slower.
+    """
     rows = frames.records.loc[mask].drop_duplicates(["host", *subset])
-    return rows.assign(label=frames.hosts["label"].to_numpy()[rows["host"].to_numpy()])
+    columns = {name: _plain(rows[name]) for name in rows.columns}
+    columns["label"] = frames.hosts["label"].to_numpy()[rows["host"].to_numpy()]
+    return pd.DataFrame(columns, index=rows.index)
+
+
+def _plain(column: pd.Series) -> np.ndarray:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.astype(object).to_numpy()
+    return column.to_numpy()
+
+
+_STATUS_LABELS = {int(status): status.label for status in LicenseStatus}
 
 
 def _status_label(code: int) -> str:
-    return LicenseStatus(code).label
+    return _STATUS_LABELS[int(code)]
 
 
 def _not_activated(frames: FleetFrames, key_ids: dict[str, str]) -> list[Finding]:
@@ -91,7 +106,7 @@ def _not_activated(frames: FleetFrames, key_ids: dict[str, str]) -> list[Finding
             partial_product_key=partial,
         )
         for label, name, partial, status, channel in zip(
-            rows["label"], rows["name"], rows["partial_product_key"], rows["status"], rows["channel"]
+            *(rows[column].tolist() for column in ("label", "name", "partial_product_key", "status", "channel"))
         )
     ]
 
@@ -162,28 +177,22 @@ def _unapproved_kms(frames: FleetFrames, config: AuditConfig) -> list[Finding]:
     approved list is not empty.
     """
     records = frames.records
-    approved = ApprovedKmsHosts(config.approved_kms_hosts)
     clients = (records["channel"] == Channel.KMS_CLIENT.value) & records["kms_machine"].notna()
-    rows = _selected(frames, clients, ["name", "kms_machine"])
-    if rows.empty:
+    machines = records.loc[clients, "kms_machine"].astype(str).unique()
+    if len(machines) == 0:
         return []
 
-    addresses = {text: _parse_client_address(text) for text in rows["kms_machine"].astype(str).unique()}
+    approved = ApprovedKmsHosts(config.approved_kms_hosts)
+    addresses = {text: _parse_client_address(text) for text in machines}
+    suspect = [text for text, address in addresses.items() if address is not None and not approved.approves(address)]
+    rows = _selected(frames, clients & records["kms_machine"].isin(suspect), ["name", "kms_machine"])
+
     own_names = frames.hosts["own_names"].to_numpy()[rows["host"].to_numpy()]
     runs_kms_host = _kms_host_machines(frames)[rows["host"].to_numpy()]
-    points_to_itself = [
-        address is not None and not is_kms_host and _is_own_name(address.host, names)
-        for address, names, is_kms_host in zip(
-            (addresses[text] for text in rows["kms_machine"].astype(str)), own_names, runs_kms_host
-        )
-    ]
-
     findings = []
-    for row, itself in zip(rows.itertuples(index=False), points_to_itself):
-        address = addresses[str(row.kms_machine)]
-        if address is None or approved.approves(address):
-            continue
-        if address.is_loopback or itself:
+    for row, names, is_kms_host in zip(rows.itertuples(index=False), own_names, runs_kms_host):
+        address = addresses[row.kms_machine]
+        if address.is_loopback or (not is_kms_host and _is_own_name(address.host, names)):
             findings.append(_emulated_kms(row, "on the host itself"))
         elif approved:
             findings.append(_unapproved(row))
@@ -269,25 +278,24 @@ def _unreachable(frames: FleetFrames) -> list[Finding]:
 
 def _stale(frames: FleetFrames, config: AuditConfig, now: datetime) -> list[Finding]:
     hosts = frames.hosts
-    cutoff = pd.Timestamp(now) - pd.Timedelta(days=config.stale_days)
-    stale = hosts[hosts["collected_at"].notna() & (hosts["collected_at"] < cutoff)]
+    moment = pd.Timestamp(now)
+    stale = hosts[hosts["collected_at"].notna() & (hosts["collected_at"] < moment - pd.Timedelta(days=config.stale_days))]
+    ages = ((moment - stale["collected_at"]) // pd.Timedelta(days=1)).tolist()
+    dates = stale["collected_at"].dt.strftime("%Y-%m-%d").tolist()
 
-    findings = []
-    for row in stale.itertuples(index=False):
-        age = (pd.Timestamp(now) - row.collected_at) // timedelta(days=1)
-        findings.append(
-            Finding(
-                code="HOST_STALE",
-                severity=Severity.LOW,
-                message=(
-                    f"The latest state of {row.label} was collected on {row.collected_at:%Y-%m-%d}, {age} days ago, "
-                    f"which is more than the {config.stale_days} days allowed."
-                ),
-                remediation="Scan the host again; if it was decommissioned, remove it from the targets.",
-                host=row.label,
-            )
+    return [
+        Finding(
+            code="HOST_STALE",
+            severity=Severity.LOW,
+            message=(
+                f"The latest state of {label} was collected on {day}, {age} days ago, "
+                f"which is more than the {config.stale_days} days allowed."
+            ),
+            remediation="Scan the host again; if it was decommissioned, remove it from the targets.",
+            host=label,
         )
-    return findings
+        for label, day, age in zip(stale["label"].tolist(), dates, ages)
+    ]
 
 
 def _no_product_key(frames: FleetFrames) -> list[Finding]:

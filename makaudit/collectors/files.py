@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 SKIPPED_SUFFIXES = (".expected.json",)
 """Files next to captures that describe them rather than being captures."""
 
+SKIPPED_STEMS = frozenset({"readme"})
+"""Documentation files that folders of captures often carry (``README.md``, ``README.txt``)."""
+
 MAX_FILES = 1_000_000
 """Files read from one folder tree; a guard against walking a whole disk by mistake."""
 
@@ -28,7 +31,8 @@ MAX_FILES = 1_000_000
 def read_paths(paths: Sequence[Path]) -> list[HostResult]:
     """Parse every file in ``paths`` (folders recursively) into one HostResult per endpoint state.
 
-    Hidden files and folders and ``*.expected.json`` are skipped. Raises
+    Hidden files and folders, ``*.expected.json`` and README files are
+    skipped inside folders; a file named directly is always read. Raises
     InputError naming the first path that does not exist.
     """
     for path in paths:
@@ -59,6 +63,8 @@ def _walk(folder: Path) -> Iterator[Path]:
         if any(part.startswith(".") for part in relative.parts):
             continue
         if not child.is_file() or child.name.lower().endswith(SKIPPED_SUFFIXES):
+            continue
+        if child.name.split(".", 1)[0].lower() in SKIPPED_STEMS:
             continue
         yield child
 

@@ -81,12 +81,15 @@ def run_scan(
     collector_factory: CollectorFactory | None = None,
     log_interval: float = 30.0,
     stream: TextIO | None = None,
+    abandon_grace: float = ABANDON_GRACE_SECONDS,
 ) -> ScanOutcome:
     """Collect every target with ``workers`` threads; ``timeout`` bounds each host, in seconds.
 
     ``on_result`` runs in the calling thread for each host as it finishes; an
     exception it raises stops the scan and propagates. ``collector_factory``
     replaces the collector built from ``options`` (one call per worker thread).
+    A host still running ``abandon_grace`` seconds after its timeout is
+    reported as timed out and its worker thread is replaced.
     """
     target_list = list(targets)
     if not 1 <= workers <= MAX_WORKERS:
@@ -96,7 +99,7 @@ def run_scan(
 
     factory = collector_factory or (lambda: make_collector(options, timeout))
     mode = ProgressMode(progress)
-    scan = _Scan(target_list, factory, min(workers, max(1, len(target_list))), timeout)
+    scan = _Scan(target_list, factory, min(workers, max(1, len(target_list))), timeout + abandon_grace)
 
     logger.info("scan started: %d target(s), %d worker(s), %s", len(target_list), scan.worker_count, options)
     with open_progress(mode.value, len(target_list), stream or sys.stderr, log_interval) as bar:
@@ -155,10 +158,10 @@ class _Worker(threading.Thread):
 class _Scan:
     """State of one running scan, shared by the calling thread and the workers."""
 
-    def __init__(self, targets: list[Target], factory: CollectorFactory, worker_count: int, timeout: float) -> None:
+    def __init__(self, targets: list[Target], factory: CollectorFactory, worker_count: int, abandon_after: float) -> None:
         self.factory = factory
         self.worker_count = worker_count
-        self.timeout = timeout
+        self.abandon_after = abandon_after
         self.total = len(targets)
         self.pending: queue.Queue[Target] = queue.Queue()
         for target in targets:
@@ -230,11 +233,10 @@ class _Scan:
 
     def _abandon_stuck_workers(self) -> list[HostResult]:
         results = []
-        limit = self.timeout + ABANDON_GRACE_SECONDS
         now = time.monotonic()
         for worker in list(self.workers):
             current = worker.current
-            if worker.abandoned or current is None or now - current[1] <= limit:
+            if worker.abandoned or current is None or now - current[1] <= self.abandon_after:
                 continue
 
             target, started = current
@@ -245,7 +247,7 @@ class _Scan:
                 HostResult(
                     str(target),
                     HostStatus.TIMEOUT,
-                    error=f"collect failed: no result within the per-host timeout of {self.timeout:g} s",
+                    error=f"collect failed: no result {self.abandon_after:g} s after the start; the worker was abandoned",
                     duration_seconds=now - started,
                 )
             )

@@ -41,7 +41,7 @@ def usage_text(key: KeyUsage, threshold: float) -> Text:
     """Return ``162 / 150 (108.0%)`` for a key, coloured by where it stands against its allotment."""
     state = usage_state(key, threshold)
     if key.allotment is None:
-        return Text(f"{key.activated:,} activated, no allotment", style=USAGE_STYLES[state])
+        return Text(f"{key.activated:,} (no allotment)", style=USAGE_STYLES[state])
     utilization = format_value(key.utilization, ColumnType.PERCENT) or "n/a"
     return Text(f"{key.activated:,} / {key.allotment:,} ({utilization})", style=USAGE_STYLES[state])
 

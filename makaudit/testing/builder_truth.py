@@ -33,6 +33,10 @@ from makaudit.model import HostStatus, LicenseStatus, format_utc
 
 GROUND_TRUTH_FORMAT = "makaudit-fleet-ground-truth"
 NEAR_LIMIT_UTILIZATION = 0.9
+GRACE_ENDING_MINUTES = 3 * 24 * 60
+
+_NOT_ACTIVATED_LABELS = frozenset({LicenseStatus.UNLICENSED.label, LicenseStatus.NOTIFICATION.label})
+_GRACE_LABELS = frozenset(status.label for status in LicenseStatus if status.is_grace)
 
 
 @dataclass(frozen=True)
@@ -178,12 +182,9 @@ def host_findings(status: HostStatus, products: tuple[ProductTruth, ...], approv
         return ("HOST_UNREACHABLE",)
 
     findings: list[str] = []
-    not_activated = (LicenseStatus.UNLICENSED.label, LicenseStatus.NOTIFICATION.label)
-    grace = {status.label for status in LicenseStatus if status.is_grace}
-
-    if any(product.license_status in not_activated for product in products):
+    if any(product.license_status in _NOT_ACTIVATED_LABELS for product in products):
         findings.append("HOST_NOT_ACTIVATED")
-    if any(product.license_status in grace and product.grace_minutes < 3 * 1440 for product in products):
+    if any(product.license_status in _GRACE_LABELS and product.grace_minutes < GRACE_ENDING_MINUTES for product in products):
         findings.append("HOST_GRACE_ENDING")
     if any(
         product.kms_machine is not None and product.kms_machine.rsplit(":", 1)[0] not in approved_kms_hosts

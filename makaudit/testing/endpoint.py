@@ -1,4 +1,4 @@
-"""What an emulated Windows host does when asked to run something, whatever the transport.
+"""Behaviour of an emulated Windows host that runs a script or command, whatever the transport.
 
 ``run_powershell`` is what PowerShell does with a script: the collection script
 prints the machine's endpoint document; anything else fails with the
@@ -28,7 +28,7 @@ NO_SLMGR_MARKER = "makaudit:no-slmgr"
 """A script containing this marker is served a document whose ``slmgr_dlv`` is null."""
 
 MAX_COMMAND_LINE = 8191
-"""Longest command line cmd.exe accepts, in characters."""
+"""Maximum length of a cmd.exe command line, in characters."""
 
 WMI_INVALID_CLASS_MESSAGE = (
     'Invalid class "SoftwareLicensingProduct" (HRESULT 0x80041010). '
@@ -76,7 +76,7 @@ class ErrorInfo:
 
 @dataclass(frozen=True)
 class PowerShellOutcome:
-    """What running one PowerShell script produced."""
+    """Result of running one PowerShell script."""
 
     output: list[str] = field(default_factory=list)
     """String objects written to the output stream, in order."""
@@ -90,7 +90,7 @@ class PowerShellOutcome:
 
 @dataclass(frozen=True)
 class CmdOutcome:
-    """What running one command line in a cmd shell produced."""
+    """Result of running one command line in a cmd shell."""
 
     stdout: bytes = b""
     stderr: bytes = b""

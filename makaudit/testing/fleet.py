@@ -82,7 +82,7 @@ class FleetServer:
 
     @property
     def targets(self) -> list[str]:
-        """``ADDRESS:PORT`` of every host, in the order of ``machines`` (refusing hosts included)."""
+        """``ADDRESS:PORT`` of every host, in the order of ``machines`` (hosts with refuse_connection included)."""
         return [machine.target for machine in self.machines]
 
     @property

@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from jinja2.exceptions import UndefinedError
 
 from makaudit.model import AnalysisResult
 from makaudit.reports.atomic import ReportWriteError
@@ -193,7 +194,7 @@ def test_write_html_keeps_old_file(tmp_path, result):
     report = build_report(result)
     object.__setattr__(report, "findings", None)
 
-    with pytest.raises(Exception):
+    with pytest.raises(UndefinedError):
         write_html(report, target)
 
     assert target.read_text(encoding="utf-8") == "previous report"

@@ -1,4 +1,4 @@
-"""FleetServer's API and guards, raw HTTP answers, the SOAP fault shape and the standalone command."""
+"""FleetServer's API and guards, raw HTTP responses, the SOAP fault shape and the standalone command."""
 
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ def test_serve_command_runs_until_interrupted(tmp_path) -> None:
                 break
         assert any("press Ctrl+C" in line for line in lines), "".join(lines)
         assert targets.read_text(encoding="utf-8").splitlines() == [f"127.0.21.1:{port}", f"127.0.21.2:{port}"]
-        session = winrm.Session(f"http://127.0.21.2:{port}/wsman", auth=("CORP\\scanner", "Serve#Pass1"), transport="ntlm", proxy=None)
+        session = winrm.Session(f"http://127.0.21.2:{port}/wsman", auth=("CORP\\scanner", "Serve#Pass1"), transport="ntlm", proxy=None, ca_trust_path=None)
         assert session.run_cmd("hostname").status_code == 0
     finally:
         process.send_signal(signal.SIGINT)

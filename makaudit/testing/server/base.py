@@ -79,7 +79,7 @@ class ResourceHandler(Protocol):
 
 
 class WSManPending(Exception):
-    """Raised by a handler whose answer is not ready yet (a Receive while the command still runs).
+    """Raised by a handler whose response is not ready yet (a Receive while the command still runs).
 
     The HTTP layer waits ``ready_in_seconds`` without blocking other hosts and calls
     ``handle`` again with the same request. When the request's OperationTimeout passes

@@ -1,7 +1,7 @@
 """WinRM message encryption over HTTP (MS-WSMV 2.2.9.1.1): the ``multipart/encrypted`` framing.
 
 Each part is two MIME sections separated by ``--Encrypted Boundary``: the first
-names the protocol and the plaintext length (``Length=``), the second holds a
+names the protocol and the plaintext length (``Length=``), the second contains a
 4-byte little-endian signature length, the signature and the sealed SOAP message.
 """
 

@@ -23,7 +23,7 @@ REASONS = {
 
 
 class HttpError(Exception):
-    """A request that cannot be read; ``status`` is the HTTP status to answer before closing."""
+    """A request that cannot be read; ``status`` is the HTTP status sent before closing."""
 
     def __init__(self, status: int, message: str) -> None:
         self.status = status

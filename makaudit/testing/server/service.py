@@ -38,6 +38,7 @@ DEFAULT_OPERATION_TIMEOUT_SECONDS = 60.0
 HANDLER_THREADS = 4
 START_TIMEOUT_SECONDS = 60.0
 
+# NOTE: these three codes are unverified against a Windows capture; clients only show them.
 CODE_DESTINATION_UNREACHABLE = 2150858770
 CODE_INVALID_MESSAGE = 2150858817
 CODE_INTERNAL_ERROR = 2150858752
@@ -175,7 +176,7 @@ class WinRMService:
             )
             self._servers.append(server)
             if machine.port == 0:
-                # Port 0 asks the kernel for a free port: record it so that ``target`` names it.
+                # Port 0 lets the kernel pick a free port. Record it so that ``target`` names it.
                 machine.port = server.sockets[0].getsockname()[1]
 
     async def _shutdown(self) -> None:
@@ -210,7 +211,7 @@ class WinRMService:
                     return
 
                 if machine.faults.hang:
-                    # Never answer: only the client's read timeout ends its wait.
+                    # Never respond, so only the client's read timeout ends its wait.
                     await asyncio.Event().wait()
 
                 response = await self._respond(request, connection, machine)
@@ -301,7 +302,7 @@ class WinRMService:
     async def _process_body(
         self, request: HttpRequest, connection: _Connection, machine: MachineDescription, account: Account
     ) -> HttpResponse:
-        """Unseal the body when encrypted, dispatch it, and seal the answer the same way."""
+        """Unseal the body when encrypted, dispatch it, and seal the response the same way."""
         encrypted = encryption.is_encrypted(request.header("content-type"))
         acceptor = connection.acceptor
         if encrypted and (acceptor is None or not acceptor.complete):

@@ -1,4 +1,4 @@
-"""WinRS cmd shells: Create, Command, Send, Receive, Signal and Delete as the WinRM service answers them."""
+"""WinRS cmd shells: Create, Command, Send, Receive, Signal and Delete as the WinRM service handles them."""
 
 from __future__ import annotations
 
@@ -40,9 +40,10 @@ DEFAULT_SHELLS_PER_USER = 30
 DEFAULT_IDLE_TIMEOUT_SECONDS = 180.0
 """Shells with no request for this long are closed, as with WinRS' default IdleTimeout."""
 
-# WSManFault codes of the WinRM service. QuotaLimit and TimedOut are the ones
-# clients act on; the others are what Windows 10 and Server 2019 return for a
-# missing shell and an unknown action.
+# WSManFault codes of the WinRM service. Clients act on QuotaLimit and TimedOut,
+# the codes pywinrm 0.5 and pypsrp 0.9 check for.
+# NOTE: the codes for a missing shell, an unknown action and invalid input are
+# unverified against a Windows capture. Clients only show them.
 CODE_QUOTA_LIMIT = 2150859173
 CODE_TIMED_OUT = 2150858793
 CODE_SHELL_NOT_FOUND = 2150858843

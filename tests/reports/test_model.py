@@ -1,0 +1,132 @@
+"""The format-neutral report model built from an analysis result."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from makaudit.model import KeyTrendPoint, KeyUsage
+from makaudit.reports.model import ColumnType, build_report, to_naive_utc
+from makaudit.reports.redact import mask_product_keys, partial_key
+from makaudit.reports.usage import KeyIndex, UsageState
+from report_samples import SCAN, make_result
+
+
+def test_counts_from_hosts(result):
+    counts = {fact.label: fact.value for fact in build_report(result).counts}
+    assert counts["Hosts"] == 13
+    assert counts["Reachable"] == 10
+    assert counts["Not reachable"] == 3
+    assert counts["Activated (every keyed product Licensed)"] == 7
+    assert counts["Reachable but not fully activated"] == 3
+
+
+def test_severity_counts_worst_first(result):
+    counts = build_report(result).severity_counts
+    assert [(severity.value, count) for severity, count in counts] == [
+        ("critical", 1),
+        ("high", 2),
+        ("medium", 1),
+        ("low", 1),
+        ("info", 1),
+    ]
+
+
+def test_key_bar_states(result):
+    states = {bar.label: bar.state for bar in build_report(result).key_bars}
+    assert states == {
+        "WIN-ENT-A": UsageState.OVER,
+        "OFF-PP-A": UsageState.NEAR,
+        "WIN-PRO-B": UsageState.OK,
+        "not in inventory (ZZZZZ)": UsageState.UNKNOWN,
+    }
+
+
+def test_scan_facts_in_utc(result):
+    facts = {fact.label: fact for fact in build_report(result, scan=SCAN).scan_facts}
+    assert facts["Scan started (UTC)"].value == datetime(2026, 12, 4, 19, 30)
+    assert facts["Scan started (UTC)"].type is ColumnType.DATE
+    assert facts["Targets"].value == 13
+
+
+def test_scan_facts_without_scan(result):
+    facts = build_report(result).scan_facts
+    assert [fact.label for fact in facts] == ["Report generated (UTC)"]
+
+
+def test_dates_naive_utc():
+    moment = datetime(2026, 12, 4, 20, 40, tzinfo=timezone(timedelta(hours=1)))
+    assert to_naive_utc(moment) == datetime(2026, 12, 4, 19, 40)
+
+
+def test_table_column_types(result):
+    report = build_report(result)
+    assert report.keys.columns[report.keys.index("utilization")].type is ColumnType.PERCENT
+    assert report.hosts.columns[report.hosts.index("collected_at")].type is ColumnType.DATE
+
+
+def test_table_unknown_column(result):
+    with pytest.raises(KeyError, match="has no column 'missing'"):
+        build_report(result).keys.index("missing")
+
+
+def test_grace_days_rounded_down(result):
+    report = build_report(result)
+    grace = dict(zip(report.hosts.column_values("computer"), report.hosts.column_values("grace_days")))
+    assert grace["PC-0005"] == 179
+    assert grace["PC-0007"] == 30
+    assert grace["PC-0001"] is None
+
+
+def test_history_columns_per_key(result):
+    history = build_report(result).history
+    assert history is not None
+    assert [column.heading for column in history.columns][2:] == ["WIN-ENT-A", "OFF-PP-A", "not in inventory (ZZZZZ)"]
+    assert history.column_values("scan_id") == [1, 2, 3]
+
+
+def test_history_sorted_by_start():
+    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    points = (
+        KeyTrendPoint(9, start + timedelta(days=7), "WIN-ENT-A", "7QJ2K", 5),
+        KeyTrendPoint(4, start, "WIN-ENT-A", "7QJ2K", 3),
+    )
+    history = build_report(make_result(trends=points)).history
+    assert history.column_values("scan_id") == [4, 9]
+
+
+def test_findings_list_capped():
+    from report_samples import sample_findings
+
+    finding = sample_findings()[1]
+    many = type(finding)(**{**finding.__dict__, "hosts": tuple(f"PC-{index}" for index in range(25))})
+    row = build_report(make_result(findings=(many,))).findings.rows[0]
+    assert row[-2] == 25
+    assert row[-1].endswith("PC-19 and 5 more")
+
+
+def test_partial_key_cuts_full_key(caplog):
+    with caplog.at_level(logging.WARNING):
+        assert partial_key("NPPR9-FWDCX-D2C8J-H872K-2YT43") == "2YT43"
+    assert "NPPR9" not in caplog.text
+
+
+def test_partial_key_upper_case():
+    assert partial_key(" 7qj2k ") == "7QJ2K"
+    assert partial_key(None) is None
+
+
+def test_mask_full_key_in_text():
+    assert mask_product_keys("key NPPR9-FWDCX-D2C8J-H872K-2YT43 blocked") == "key XXXXX-XXXXX-XXXXX-XXXXX-2YT43 blocked"
+    assert mask_product_keys("no key here") == "no key here"
+
+
+def test_key_index_duplicate_partial(caplog):
+    first = KeyUsage("A", "7QJ2K", None, 1, 0, 0, None)
+    second = KeyUsage("B", "7qj2k", None, 1, 0, 0, None)
+    with caplog.at_level(logging.WARNING):
+        index = KeyIndex((first, second))
+    assert index.find("7QJ2K") is first
+    assert "share the partial product key" in caplog.text
