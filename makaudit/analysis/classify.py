@@ -48,8 +48,8 @@ def _index_keys() -> dict[str, PublicKey]:
 
 _PUBLIC_KEYS = _index_keys()
 
-# ProductKeyChannel values, compared in upper case. "Volume" alone (what a
-# collector that splits slmgr text at every colon leaves) says nothing.
+# ProductKeyChannel values, compared in upper case. "Volume" alone, which a
+# collector that splits slmgr text at every colon leaves, names no channel.
 _KEY_CHANNELS: dict[str, Channel] = {
     "VOLUME:MAK": Channel.MAK,
     "VOLUME:GVLK": Channel.KMS_CLIENT,
@@ -95,7 +95,7 @@ def description_token(description: str | None) -> str | None:
 
 
 def channel_from_product_key_channel(value: str | None) -> Channel | None:
-    """Return the channel a ProductKeyChannel value names, or None when it is missing or says too little."""
+    """Return the channel a ProductKeyChannel value names, or None when it is missing or too vague."""
     if not value:
         return None
     text = value.strip().upper()

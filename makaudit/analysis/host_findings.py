@@ -22,12 +22,14 @@ from makaudit.model import Channel, Finding, HostStatus, LicenseStatus, Severity
 logger = logging.getLogger(__name__)
 
 MINUTES_PER_DAY = 24 * 60
+MAK = Channel.MAK.value
+KMS_CLIENT = Channel.KMS_CLIENT.value
 NOT_ACTIVATED_STATUSES = [int(status) for status in LicenseStatus if status is not LicenseStatus.LICENSED]
 GRACE_STATUSES = [int(status) for status in LicenseStatus if status.is_grace]
 
 _ACTIVATE = {
-    Channel.MAK.value: "Activate it with slmgr /ato (ospp.vbs /act for Office); if that fails, look up the error code.",
-    Channel.KMS_CLIENT.value: (
+    MAK: "Activate it with slmgr /ato (ospp.vbs /act for Office); if that fails, look up the error code.",
+    KMS_CLIENT: (
         "Check that the host reaches an approved KMS host on TCP port 1688, then run slmgr /ato "
         "(ospp.vbs /act for Office)."
     ),
@@ -102,7 +104,7 @@ def _not_activated(frames: FleetFrames, key_ids: dict[str, str]) -> list[Finding
             ),
             remediation=_ACTIVATE.get(channel, _ACTIVATE_OTHER),
             host=label,
-            key_id=key_ids.get(partial) if channel == Channel.MAK.value else None,
+            key_id=key_ids.get(partial) if channel == MAK else None,
             partial_product_key=partial,
         )
         for label, name, partial, status, channel in zip(
@@ -125,7 +127,7 @@ def _grace_ending(frames: FleetFrames, config: AuditConfig, key_ids: dict[str, s
     in_grace = records["status"].isin(GRACE_STATUSES) & soon
     kms_expiring = (
         (records["status"] == int(LicenseStatus.LICENSED))
-        & (records["channel"] == Channel.KMS_CLIENT.value)
+        & (records["channel"] == KMS_CLIENT)
         & (records["grace_minutes"] > 0)
         & soon
     )
@@ -142,7 +144,7 @@ def _grace_ending(frames: FleetFrames, config: AuditConfig, key_ids: dict[str, s
                 ),
                 remediation=_ACTIVATE.get(row.channel, _ACTIVATE_OTHER),
                 host=row.label,
-                key_id=key_ids.get(row.partial_product_key) if row.channel == Channel.MAK.value else None,
+                key_id=key_ids.get(row.partial_product_key) if row.channel == MAK else None,
                 partial_product_key=row.partial_product_key,
             )
         )
@@ -155,7 +157,7 @@ def _grace_ending(frames: FleetFrames, config: AuditConfig, key_ids: dict[str, s
                     f"The KMS activation of {row.name} on {row.label} expires in {_days(row.grace_minutes)} "
                     "because the client has not renewed it with its KMS host."
                 ),
-                remediation=_ACTIVATE[Channel.KMS_CLIENT.value],
+                remediation=_ACTIVATE[KMS_CLIENT],
                 host=row.label,
                 partial_product_key=row.partial_product_key,
             )
@@ -177,7 +179,7 @@ def _unapproved_kms(frames: FleetFrames, config: AuditConfig) -> list[Finding]:
     approved list is not empty.
     """
     records = frames.records
-    clients = (records["channel"] == Channel.KMS_CLIENT.value) & records["kms_machine"].notna()
+    clients = (records["channel"] == KMS_CLIENT) & records["kms_machine"].notna()
     machines = records.loc[clients, "kms_machine"].astype(str).unique()
     if len(machines) == 0:
         return []

@@ -1,7 +1,7 @@
 """Collect from files: endpoint documents written by GPO or Intune, and captures of tool output.
 
 Each file's format is recognised from its content. A file that cannot be
-parsed becomes a failed HostResult and the other files still import; only a
+parsed becomes a failed HostResult, and the other files still import. Only a
 path that does not exist stops the import, because it is a usage mistake.
 """
 

@@ -93,8 +93,8 @@ def _parse_json(data: object, source: str) -> list[EndpointState]:
     if is_endpoint_document(data):
         return [parse_endpoint_document(data, source)]
     if isinstance(data, dict) and "format" in data and "version" in data and "computer" in data:
-        # Shaped like an endpoint document but with another format name: say so
-        # rather than reading it as a generic dump.
+        # Shaped like an endpoint document but with another format name, so
+        # report the wrong format instead of reading it as a generic dump.
         return [parse_endpoint_document(data, source)]
     return parse_json_dump(data, source)
 
@@ -113,7 +113,7 @@ def _parse_ansible(text: str, source: str) -> list[EndpointState]:
         try:
             states.extend(parse_json_dump(value, source, computer_name=host))
         except ParseError:
-            logger.debug("%s: Ansible result for %s holds no license facts", source, host)
+            logger.debug("%s: Ansible result for %s contains no ansible_os_license_* facts, skipped", source, host)
     if not states:
         raise ParseError(source, "Ansible output with ansible_os_license_* facts")
     return states

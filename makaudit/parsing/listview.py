@@ -60,7 +60,7 @@ def looks_like_list_view(text: str) -> bool:
 
 
 def parse_list_view(text: str, source: str) -> list[EndpointState]:
-    """Return one state per computer named in the list view; ParseError when it holds no licensing object."""
+    """Return one state per computer named in the list view; ParseError when it contains no licensing object."""
     objects = _objects(mask_full_keys(text))
     if not objects:
         raise ParseError(source, EXPECTED, detail="no 'Name : value' line found")

@@ -13,8 +13,8 @@ ones slmgr.vbs prints. Labels are stored without the separator; the parser
 accepts ``:`` and the full-width ``：`` with or without a space after it.
 
 Entries marked ``NOTE: guessed`` come from scripts written by native speakers
-rather than from captured output; they are accepted when reading but nobody
-has seen Windows print them.
+rather than from captured output. The parser accepts them, but no capture
+shows Windows printing them.
 """
 
 from __future__ import annotations
@@ -154,15 +154,15 @@ class SlmgrLanguage:
     success_sentences: tuple[str, ...] = ()
     """Lines (or their start) that report a successful action."""
     separator: str = ": "
-    """What slmgr prints between a label and its value."""
+    """Separator that slmgr prints between a label and its value."""
 
     def canonical_label(self, field_name: str) -> str | None:
-        """The label slmgr prints for ``field_name`` in this language, or None when unknown."""
+        """Return the label slmgr prints for ``field_name`` in this language, or None when unknown."""
         texts = self.labels.get(field_name)
         return texts[0] if texts else None
 
     def canonical_status(self, status: LicenseStatus) -> str | None:
-        """The License Status text slmgr prints for ``status`` in this language, or None when unknown."""
+        """Return the License Status text slmgr prints for ``status`` in this language, or None when unknown."""
         for text, code in self.statuses.items():
             if code is status:
                 return text
@@ -286,7 +286,7 @@ SIMPLIFIED_CHINESE = SlmgrLanguage(
     code="zh-CN",
     labels=_freeze(
         {
-            # The only capture is hand-copied and says 软件授权服务器版本; scripts say 软件授权服务版本.
+            # The only capture was copied by hand and reads 软件授权服务器版本, while scripts match 软件授权服务版本.
             "service_version": ("软件授权服务版本", "软件授权服务器版本"),
             "name": ("名称",),
             "description": ("描述",),

@@ -43,8 +43,9 @@ _NON_ASCII_MARKERS = _marker_strings()
 def decode_text(data: bytes) -> str:
     """Decode the bytes of a capture or endpoint document and normalise line ends to ``\\n``.
 
-    Never fails: bytes that no encoding explains are decoded as cp1252, which
-    maps every byte except five, and those five become U+FFFD.
+    Never raises: bytes that are neither UTF-8 nor UTF-16 are decoded with the
+    legacy code page that yields the most known slmgr strings, and cp437
+    decodes every byte value.
     """
     text = _decode(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n")

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 logger = logging.getLogger(__name__)
 
 UINT32_NOT_SET = 4294967295
-"""What WMI prints for a uint32 that does not apply (``RemainingSkuReArmCount`` on some SKUs)."""
+"""Value WMI prints for a uint32 that does not apply (``RemainingSkuReArmCount`` on some SKUs)."""
 
 _SENTINEL_LIMIT = datetime(1601, 1, 2, tzinfo=timezone.utc)
 _MS_DATE = re.compile(r"^\\?/Date\((?P<ms>-?\d+)(?P<offset>[+-]\d{4})?\)\\?/$")

@@ -138,8 +138,8 @@ def product_record(
     """Build the record of one product; None when the product has no installed key.
 
     A product is dropped only when its PartialProductKey property is present
-    and empty; a source that did not select that property (Zabbix, Ansible)
-    keeps its products with ``partial_product_key=None``. ``service_kms`` is the
+    and empty. A source that did not select that property (Zabbix, Ansible)
+    keeps its products, with ``partial_product_key=None``. ``service_kms`` is the
     machine-wide KMS host, used for a KMS client product that names none itself.
     """
     properties = Properties(values)
