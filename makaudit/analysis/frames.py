@@ -112,7 +112,7 @@ def _host_table(results: tuple[HostResult, ...]) -> pd.DataFrame:
         {
             "label": labels,
             "target": [result.target for result in results],
-            "status": pd.Categorical([result.status.value for result in results], categories=HOST_STATUSES),
+            "status": pd.Categorical([result.status for result in results], categories=HOST_STATUSES),
             "error": [result.error for result in results],
             "collected_at": pd.to_datetime(
                 [None if state is None else to_utc(state.collected_at) for state in states], utc=True
@@ -152,7 +152,8 @@ def _record_table(results: tuple[HostResult, ...]) -> pd.DataFrame:
         {
             "host": host,
             "name": pd.Categorical([record.name for record in records]),
-            "channel": pd.Categorical([record.channel.value for record in records], categories=CHANNELS),
+            # Channel is a StrEnum, so its members equal the category strings.
+            "channel": pd.Categorical([record.channel for record in records], categories=CHANNELS),
             "partial_product_key": _upper_categorical([record.partial_product_key for record in records]),
             "status": statuses,
             "grace_minutes": grace,

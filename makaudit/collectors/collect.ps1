@@ -6,6 +6,9 @@
 # sent. Keep every statement that spans lines open with '{' or '(' at the end of a line,
 # and write '} catch {' and '} else {' on one line: over stdin PowerShell runs each
 # complete top-level statement as soon as it reads it. Use ASCII only.
+#
+# NOTE: the tests run this text against the emulated fleet, which recognises it but
+# does not execute PowerShell; it has not yet been run on Windows PowerShell 5.1 or 7.
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -50,6 +53,7 @@ $prodProps = @(
 )
 
 # An explicit list: OA3xOriginalProductKey is a full product key and must never be copied.
+# The query reads every property because older builds lack some of the listed ones.
 $svcProps = @(
     'Version', 'ClientMachineID', 'KeyManagementServiceMachine', 'KeyManagementServicePort',
     'DiscoveredKeyManagementServiceMachineName', 'IsKeyManagementServiceMachine', 'VLActivationInterval',

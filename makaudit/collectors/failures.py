@@ -1,9 +1,9 @@
 """Translation of pywinrm, pypsrp, requests and pyspnego exceptions into CollectionError.
 
-Both clients raise unrelated exception types (pywinrm's transport and timeout
-errors do not derive from its WinRMError), so the collectors catch them where
-they call the library and classify them here, by type, into a host status and
-a message naming the step that failed.
+Both clients raise unrelated exception types: pywinrm's transport and timeout
+errors do not derive from its WinRMError. So the collectors catch them where
+they call the library, and this module classifies them by type into a host
+status and a message naming the step that failed.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ _BASIC_OVER_HTTP_HINT = (
 def classify(error: BaseException, target: str, phase: str, *, plain_basic: bool = False) -> CollectionError:
     """Turn a library exception raised during ``phase`` into a CollectionError with a host status.
 
-    ``plain_basic`` says Basic authentication over HTTP was used, whose 401 usually
-    means the service does not accept it rather than a wrong password.
+    ``plain_basic`` is True when Basic authentication went over plain HTTP. A 401
+    then usually means that the service does not accept it, not a wrong password.
     """
     if isinstance(error, CollectionError):
         return error
@@ -78,7 +78,7 @@ def classify(error: BaseException, target: str, phase: str, *, plain_basic: bool
         return _classify_fault(error, target, phase)
 
     if isinstance(error, (winrm_errors.WinRMTransportError, psrp_errors.WinRMTransportError)):
-        return CollectionError(target, phase, HostStatus.ERROR, f"the endpoint answered HTTP {error.code}")
+        return CollectionError(target, phase, HostStatus.ERROR, f"the endpoint returned HTTP status {error.code}")
 
     if isinstance(error, winrm_errors.WinRMOperationTimeoutError):
         return CollectionError(target, phase, HostStatus.TIMEOUT, "the endpoint returned no output in time")

@@ -1,8 +1,8 @@
 """The collector interface, and the steps every remote collector shares.
 
-A collector turns one target into one HostResult and never raises for a host:
-library failures become a status (unreachable, auth_failed, timeout, error)
-and a message naming the step that failed. Each collector instance belongs to
+A collector turns one target into one HostResult. Library failures and
+unreadable output become a status (unreachable, auth_failed, timeout, error)
+and a message naming the step that failed, not an exception. Each collector instance belongs to
 one worker thread, because the NTLM and Kerberos security context of an HTTP
 connection forces strictly serial requests.
 """
@@ -36,7 +36,11 @@ LIBRARY_LOGGERS = ("winrm", "pypsrp", "psrpcore", "requests", "requests_ntlm", "
 
 
 class _DropTranslatedTracebacks(logging.Filter):
-    """Drops pypsrp's ``log.exception`` records for read timeouts, which the collector reports per host."""
+    """Filter that drops records with a traceback at ERROR and above.
+
+    pypsrp.wsman logs read and connect timeouts with ``log.exception``, and the
+    collector already reports each of them as a host result.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (record.exc_info and record.levelno >= logging.ERROR)
@@ -100,7 +104,7 @@ class Step:
 
 @dataclass(frozen=True)
 class ScriptOutput:
-    """What the collection script produced on one endpoint."""
+    """Output of the collection script on one endpoint: stdout, decoded stderr and exit code."""
 
     stdout: str
     stderr: str

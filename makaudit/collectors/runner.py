@@ -38,7 +38,7 @@ CollectorFactory = Callable[[], Collector]
 
 
 class ProgressMode(enum.StrEnum):
-    """How a scan shows progress: a bar on a terminal, periodic log lines otherwise, or nothing."""
+    """Progress display of a scan: a bar on a terminal, periodic log lines otherwise, or nothing."""
 
     AUTO = "auto"
     BAR = "bar"

@@ -53,13 +53,15 @@ class CollectionScript:
         With ``-Command -`` PowerShell runs what it has read once a statement is
         complete and an empty line follows, so every top-level statement ends
         with an empty line.
+
+        NOTE: this form is checked against the emulated fleet only, not yet
+        against powershell.exe on Windows.
         """
         lines = []
         for line, depth in _lines_with_depth(self.text):
             lines.append(line)
             if depth == 0:
                 lines.append("")
-        lines.append("exit $LASTEXITCODE")
         lines.append("")
         return "\r\n".join(lines)
 

@@ -61,14 +61,14 @@ def parse_target(text: str) -> Target:
     return Target(_check_host(host, value), port)
 
 
-def read_targets(args: Iterable[str] = (), file: str | Path | None = None) -> list[Target]:
+def read_targets(args: Iterable[str] | None = (), file: str | Path | None = None) -> list[Target]:
     """Collect targets from the command line and a targets file, in order, without duplicates.
 
-    The file holds one target per line; ``#`` starts a comment and blank lines
+    The file contains one target per line; ``#`` starts a comment and blank lines
     are skipped. Duplicates are dropped case-insensitively, keeping the first.
     """
     targets: list[Target] = []
-    for text in args:
+    for text in args or ():
         targets.append(parse_target(text))
 
     if file is not None:

@@ -38,7 +38,7 @@ def _text(value: object, style: str = "") -> Text:
 
 
 def usage_text(key: KeyUsage, threshold: float) -> Text:
-    """Return ``162 / 150 (108.0%)`` for a key, coloured by where it stands against its allotment."""
+    """Return ``162 / 150 (108.0%)`` for a key, coloured by its usage state against the allotment."""
     state = usage_state(key, threshold)
     if key.allotment is None:
         return Text(f"{key.activated:,} (no allotment)", style=USAGE_STYLES[state])

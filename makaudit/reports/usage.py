@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 
 class UsageState(enum.StrEnum):
-    """Where a key stands against its allotment."""
+    """Usage of a key compared with its allotment."""
 
     OVER = "over"
     """More hosts activated than the allotment allows."""

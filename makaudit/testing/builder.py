@@ -47,7 +47,7 @@ LOOPBACK_NETWORK = ipaddress.IPv4Network("127.0.0.0/8")
 FAULT_MODES = ("none", "mixed")
 MIXED_FAULT_SHARE = 0.1
 SLOW_HOST_DELAY_SECONDS = 0.5
-"""Delay before every HTTP answer of a slow host: noticeable, yet far below any sane client timeout."""
+"""Delay before every HTTP response of a slow host: noticeable, yet far below any usual client timeout."""
 
 
 class FaultKind(enum.StrEnum):
@@ -238,7 +238,7 @@ def assign_faults(plans: list[HostPlan], mode: str, seed: int) -> dict[int, Faul
     wmi_hosts = sorted(rng.sample(without_mak, min(wmi_slots, len(without_mak))))
     remaining = sorted(set(plan.index for plan in plans) - set(wmi_hosts))
     other_kinds = [kind for kind in kinds if kind is not FaultKind.WMI_BROKEN]
-    # When every host holds a MAK, the WMI slots turn into other faults so the share stays 10 %.
+    # When every host has a MAK installed, the WMI slots turn into other faults so the share stays 10 %.
     other_kinds += [FaultKind.PROGRESS_STDERR] * (wmi_slots - len(wmi_hosts))
     other_hosts = sorted(rng.sample(remaining, min(len(other_kinds), len(remaining))))
 
@@ -410,7 +410,7 @@ def _unknown_key_truth(
 def write_fleet_files(fleet: BuiltFleet, folder: Path) -> None:
     """Write inventory.csv, ground-truth.json, targets.txt and documents/<name>.json into ``folder``.
 
-    ``documents`` holds the endpoint document of every host a scan can
+    ``documents`` contains the endpoint document of every host a scan can
     collect (expected status ``ok``), exactly as its collection script prints
     it, so that ``makaudit import`` of the folder gives the ground truth's counts.
     """

@@ -2,9 +2,9 @@
 
 Names, Description tokens, ProductKeyChannel values, Application IDs and GVLK
 last fives follow Microsoft's published tables and real captures. Activation
-IDs are the real ones where a capture shows them; every other SKU gets a
-stand-in derived from its name with ``uuid5`` (``_stand_in_id``), which is
-stable but is not the ID Windows uses for that SKU.
+IDs are the real ones where a capture shows them. Every other SKU gets a
+stand-in derived from its name with ``uuid5`` (``_stand_in_id``): it is
+stable, but it is not the ID Windows uses for that SKU.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ DOMAIN = "corp.example.test"
 APPROVED_KMS_HOST = "kms01.corp.example.test"
 KMS_PORT = 1688
 ROGUE_KMS_HOSTS = ("127.0.0.2", "kms.rogue.example")
-"""KMS hosts nobody approved: a local emulator and an outside activator."""
+"""Unapproved KMS hosts: a local emulator and an outside activator."""
 
 AVMA_HYPERV_HOST = "hv01.corp.example.test"
 

@@ -61,7 +61,7 @@ REASON_EVALUATION_EXPIRED = hresult("0xC004FC07")
 
 
 class KmsMode(enum.StrEnum):
-    """How a host finds its KMS host."""
+    """Discovery method of a host's KMS host."""
 
     DNS = "dns"
     """DNS auto-discovery, which finds the approved host."""
@@ -129,7 +129,7 @@ class HostPlan:
         return None if host is None else f"{host}:{KMS_PORT}"
 
     def kms_machine_of(self, product: ProductState) -> str | None:
-        """The KMS host a product uses: its own setting, else the machine-wide one for KMS clients."""
+        """Return the KMS host a product uses: its own setting, else the machine-wide one for KMS clients."""
         if product.kms_machine is not None or product.sku.channel is not Channel.KMS_CLIENT:
             return product.kms_machine
         return self.service_kms_machine

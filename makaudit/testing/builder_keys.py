@@ -36,7 +36,7 @@ INVENTORY_COLUMNS = (
 
 
 class KeyRole(enum.StrEnum):
-    """What a MAK is meant to show in the audit."""
+    """Audit category a MAK is built to fall into."""
 
     OVER_USED = "over_used"
     NEAR_LIMIT = "near_limit"
@@ -146,14 +146,14 @@ def mak_groups() -> list[MakGroup]:
 
 def create_key_pool(rng: random.Random, reserved: frozenset[str]) -> KeyPool:
     """Draw the MAKs of every group; no partial key repeats or equals one in ``reserved``."""
-    taken = set(reserved)
+    used_partials = set(reserved)
     keys: list[MakKey] = []
 
     for group in mak_groups():
         letters = iter("ABCDEFGHJKLMNPQRSTUVWXYZ")
         for role in _ROLE_PLAN.get(group.code, (KeyRole.ROOM,)):
-            partial = draw_partial_key(rng, taken)
-            taken.add(partial)
+            partial = draw_partial_key(rng, used_partials)
+            used_partials.add(partial)
             key_id = None if role is KeyRole.UNKNOWN else f"{group.code}-MAK-{next(letters)}"
             keys.append(MakKey(key_id, group, partial, role))
 
@@ -191,7 +191,7 @@ def inventory_rows(
     rng: random.Random,
     today: date,
 ) -> list[dict[str, str]]:
-    """Return one inventory row per key that the inventory knows, in pool order, every value a string."""
+    """Return one inventory row per key listed in the inventory, in pool order, every value a string."""
     rows: list[dict[str, str]] = []
 
     for key in pool.keys:

@@ -70,9 +70,15 @@ class _Strings:
 
     def __init__(self, language: SlmgrLanguage) -> None:
         self.language = language
+        self._lines: dict[str, _Line] = {}
 
-    @lru_cache(maxsize=None)
     def line(self, field: str) -> _Line:
+        cached = self._lines.get(field)
+        if cached is None:
+            cached = self._lines[field] = self._resolve(field)
+        return cached
+
+    def _resolve(self, field: str) -> _Line:
         label = self.language.canonical_label(field)
         source = self.language if label is not None else ENGLISH
         if label is None:
@@ -237,13 +243,9 @@ def _kms_client_lines(strings: _Strings, plan: HostPlan, product: ProductState) 
     return lines
 
 
-def _unused_block(strings: _Strings, sku: Sku, windows_rearm: int) -> str:
-    return _unused_block_cached(strings.language.code, sku, windows_rearm)
-
-
 @lru_cache(maxsize=4096)
-def _unused_block_cached(language_code: str, sku: Sku, windows_rearm: int) -> str:
-    strings = _strings(language_code)
+def _unused_block(strings: _Strings, sku: Sku, windows_rearm: int) -> str:
+    """Return the block of a key-less SKU; the few distinct blocks are cached, since every host repeats them."""
     lines = [
         strings.field("name", sku.name),
         strings.field("description", sku.description),

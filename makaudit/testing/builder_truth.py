@@ -11,7 +11,7 @@ The expected finding codes use these definitions, which the analysis may
 refine with its own thresholds:
 
 - ``HOST_UNREACHABLE``: the expected status is not ``ok``.
-- ``HOST_NOT_ACTIVATED``: a keyed product is Unlicensed or in Notification.
+- ``HOST_NOT_ACTIVATED``: a keyed product is in any state other than Licensed.
 - ``HOST_GRACE_ENDING``: a keyed product is in a grace state with less than
   three days (4,320 minutes) left.
 - ``KMS_UNAPPROVED_HOST``: a KMS client points to a host other than the approved one.
@@ -35,7 +35,7 @@ GROUND_TRUTH_FORMAT = "makaudit-fleet-ground-truth"
 NEAR_LIMIT_UTILIZATION = 0.9
 GRACE_ENDING_MINUTES = 3 * 24 * 60
 
-_NOT_ACTIVATED_LABELS = frozenset({LicenseStatus.UNLICENSED.label, LicenseStatus.NOTIFICATION.label})
+_LICENSED_LABEL = LicenseStatus.LICENSED.label
 _GRACE_LABELS = frozenset(status.label for status in LicenseStatus if status.is_grace)
 
 
@@ -76,7 +76,7 @@ class ProductTruth:
 
 @dataclass(frozen=True)
 class HostTruth:
-    """What scanning one host must give."""
+    """Expected scan result of one host."""
 
     target: str
     name: str
@@ -84,7 +84,7 @@ class HostTruth:
     ui_culture: str
     status: HostStatus
     reason: str
-    """Why the status is what it is: ``healthy`` or the injected fault."""
+    """Cause of the status: ``healthy`` or the injected fault."""
     products: tuple[ProductTruth, ...]
     findings: tuple[str, ...]
 
@@ -115,7 +115,7 @@ class KeyTruth:
     installed_not_activated: int
     activated_hosts: tuple[str, ...]
     installed_hosts: tuple[str, ...]
-    """Hosts that hold the key without being activated with it."""
+    """Hosts that have the key installed but are not activated with it."""
     categories: tuple[str, ...]
     findings: tuple[str, ...]
 
@@ -182,7 +182,7 @@ def host_findings(status: HostStatus, products: tuple[ProductTruth, ...], approv
         return ("HOST_UNREACHABLE",)
 
     findings: list[str] = []
-    if any(product.license_status in _NOT_ACTIVATED_LABELS for product in products):
+    if any(product.license_status != _LICENSED_LABEL for product in products):
         findings.append("HOST_NOT_ACTIVATED")
     if any(product.license_status in _GRACE_LABELS and product.grace_minutes < GRACE_ENDING_MINUTES for product in products):
         findings.append("HOST_GRACE_ENDING")

@@ -101,8 +101,8 @@ def make_document(index: int, *, mak: str = "7QJ2K", with_office: bool = True, c
 def make_machine(index: int, faults: HostFaults | None = None, *, address: str | None = None, port: int = 5985) -> MachineDescription:
     """Return a machine on its own loopback address, never reused within a test run.
 
-    The second octet comes from the process id, so that test runs of other
-    projects' helpers on this machine do not bind the same addresses.
+    The second octet comes from the process id, so that test runs in parallel
+    on this machine do not bind the same addresses.
     """
     if address is None:
         number = next(_address_counter)
@@ -130,14 +130,6 @@ def fleet_options(fleet: FleetServer, **changes: Any) -> ConnectionOptions:
     }
     settings.update(changes)
     return ConnectionOptions(**settings)
-
-
-@pytest.fixture
-def password_fleet() -> Iterator[FleetServer]:
-    """A running HTTP fleet of three healthy machines whose account password is ``PASSWORD``."""
-    machines = [make_machine(index) for index in range(1, 4)]
-    with FleetServer(machines, users=unique_users()) as fleet:
-        yield fleet
 
 
 @pytest.fixture

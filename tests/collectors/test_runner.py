@@ -191,3 +191,13 @@ def fleet_options_stub():
     from makaudit.collectors.options import ConnectionOptions
 
     return ConnectionOptions(username="auditor", password="unused")
+
+
+def test_collector_setup_error_raised() -> None:
+    from makaudit.collectors.options import ConnectionOptions
+    from makaudit.errors import UsageError
+
+    options = ConnectionOptions(auth="negotiate", username="auditor", password="unused")
+
+    with pytest.raises(UsageError, match="negotiate is not available"):
+        run_scan([Target("pc-1"), Target("pc-2")], options, workers=2, progress="none")

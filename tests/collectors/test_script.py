@@ -84,7 +84,7 @@ def test_minify_rejects_non_ascii() -> None:
         minify("$a = 'café'")
 
 
-def test_stdin_text_ends_top_level_statements_with_empty_line() -> None:
+def test_stdin_text_statement_breaks() -> None:
     script = collection_script()
     lines = script.stdin_text.split("\r\n")
 

@@ -56,3 +56,13 @@ def test_usage_errors_do_not_echo_password() -> None:
 
     assert PASSWORD not in str(raised.value)
     assert PASSWORD not in repr(raised.value)
+
+
+@pytest.mark.parametrize(("debug_protocol", "level"), [(False, logging.WARNING), (True, logging.DEBUG)])
+def test_library_loggers_level(debug_protocol: bool, level: int) -> None:
+    from makaudit.collectors.psrp import PSRPCollector
+
+    PSRPCollector(ConnectionOptions(username="auditor", password="x", debug_protocol=debug_protocol))
+
+    for name in ("pypsrp", "winrm", "requests", "urllib3", "spnego"):
+        assert logging.getLogger(name).level == level

@@ -103,3 +103,11 @@ def test_read_targets_missing_file(tmp_path) -> None:
 def test_read_targets_bad_argument() -> None:
     with pytest.raises(UsageError):
         read_targets(["pc-1:99999"])
+
+
+def test_read_targets_without_arguments(tmp_path) -> None:
+    path = tmp_path / "targets.txt"
+    path.write_text("pc-1\n", encoding="utf-8")
+
+    assert read_targets(None, path) == [Target("pc-1")]
+    assert read_targets(None, None) == []

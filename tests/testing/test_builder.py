@@ -263,11 +263,11 @@ def test_inventory_columns_and_values(fleet_folder: Path) -> None:
 
 def test_inventory_categories_present(fleet_folder: Path) -> None:
     activated: dict[str, int] = defaultdict(int)
-    held: dict[str, int] = defaultdict(int)
+    installed: dict[str, int] = defaultdict(int)
     for document in _documents(fleet_folder).values():
         for product in document["products"]:
             if product["Description"].endswith(MAK_TOKENS):
-                held[product["PartialProductKey"]] += 1
+                installed[product["PartialProductKey"]] += 1
                 activated[product["PartialProductKey"]] += product["LicenseStatus"] == 1
 
     rows = _inventory(fleet_folder)
@@ -279,10 +279,10 @@ def test_inventory_categories_present(fleet_folder: Path) -> None:
     assert any(utilization(row) > 1 for row in rows), "no over-used key"
     assert any(0.9 <= utilization(row) <= 1 for row in rows), "no key near its limit"
     assert any(0 < utilization(row) < 0.9 for row in rows), "no key with room"
-    assert any(held[row["partial_product_key"]] == 0 for row in rows), "no unused key"
-    assert set(held) - inventory_keys, "no MAK missing from the inventory"
-    assert any(row["status"] == "revoked" and held[row["partial_product_key"]] for row in rows), "no revoked key in use"
-    assert any(row["status"] == "retired" and held[row["partial_product_key"]] for row in rows), "no retired key in use"
+    assert any(installed[row["partial_product_key"]] == 0 for row in rows), "no unused key"
+    assert set(installed) - inventory_keys, "no MAK missing from the inventory"
+    assert any(row["status"] == "revoked" and installed[row["partial_product_key"]] for row in rows), "no revoked key in use"
+    assert any(row["status"] == "retired" and installed[row["partial_product_key"]] for row in rows), "no retired key in use"
     assert any(
         row["status"] == "active" and row["rotate_by"] and date.fromisoformat(row["rotate_by"]) < NOW.date() for row in rows
     ), "no key due for rotation"
@@ -429,3 +429,40 @@ def test_inventory_csv_quotes_notes() -> None:
     text = inventory_csv(rows)
     parsed = list(csv.DictReader(text.splitlines()))
     assert parsed[0]["notes"] == 'a "quoted", note'
+
+
+def test_analysis_agrees_with_ground_truth(fleet_folder: Path, fleet) -> None:
+    from makaudit.analysis.engine import analyse
+    from makaudit.config import AuditConfig
+    from makaudit.inventory import load_inventory
+    from makaudit.model import HostResult
+    from makaudit.parsing.detect import parse_file
+
+    results = [
+        HostResult(target=path.stem, status=HostStatus.OK, state=state)
+        for path in sorted((fleet_folder / "documents").glob("*.json"))
+        for state in parse_file(path)
+    ]
+    config = AuditConfig(approved_kms_hosts=fleet.ground_truth.approved_kms_hosts, grace_warning_days=3)
+    result = analyse(results, load_inventory(fleet_folder / "inventory.csv"), config, NOW)
+
+    truth = {key.partial_product_key: key for key in fleet.ground_truth.keys}
+    assert {usage.partial_product_key for usage in result.keys} == set(truth)
+    for usage in result.keys:
+        expected = truth[usage.partial_product_key]
+        assert (usage.key_id, usage.activated, usage.installed_not_activated) == (
+            expected.key_id,
+            expected.activated,
+            expected.installed_not_activated,
+        ), usage.partial_product_key
+
+    key_codes = {code for key in fleet.ground_truth.keys for code in key.findings}
+    assert {finding.code for finding in result.findings if finding.code.startswith("MAK_")} == key_codes
+
+    host_codes: dict[str, set[str]] = defaultdict(set)
+    for finding in result.findings:
+        if finding.host and finding.code in {"HOST_NOT_ACTIVATED", "HOST_GRACE_ENDING", "KMS_UNAPPROVED_HOST"}:
+            host_codes[finding.host].add(finding.code)
+    for host in fleet.ground_truth.hosts:
+        if host.status is HostStatus.OK:
+            assert host_codes[host.name] == set(host.findings), host.name
