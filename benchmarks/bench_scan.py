@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+from collections import Counter
 import json
 import multiprocessing
 import sys
@@ -128,6 +129,9 @@ def measure(run: Callable[[], int], hosts: int, transport: str, mode: str, worke
 
 def run_makaudit(targets: list[Target], options: ConnectionOptions, workers: int) -> int:
     outcome = run_scan(targets, options, workers=workers, timeout=120.0, progress="none")
+    failures = Counter(result.error for result in outcome.results if result.status is not HostStatus.OK)
+    for error, count in failures.most_common(5):
+        print(f"  {count} host(s) failed: {error}", file=sys.stderr)
     return sum(1 for result in outcome.results if result.status is HostStatus.OK)
 
 

@@ -93,8 +93,8 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
     context = RunContext(args=args, config=config, inventory=inventory, started_at=started_at)
     result = analyse_results(context, outcome.results, trends)
     report = build_report(result, title="makaudit demo: volume activation audit", scan=ScanInfo(
-        started_at=context.started_at,
-        finished_at=result.generated_at,
+        started=context.started_at,
+        finished=result.generated_at,
         source=f"demo scan over {args.transport}/ntlm of the built-in test fleet",
         targets=len(targets),
     ))

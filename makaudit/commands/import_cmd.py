@@ -59,8 +59,8 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
 
     result = analyse_results(context, results, trends)
     scan = ScanInfo(
-        started_at=context.started_at,
-        finished_at=result.generated_at,
+        started=context.started_at,
+        finished=result.generated_at,
         source=f"import of {len(args.paths)} path(s)",
         targets=len(results),
     )

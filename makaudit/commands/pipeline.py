@@ -15,6 +15,7 @@ from rich.console import Console
 
 from makaudit.analysis import analyse, exit_status_for
 from makaudit.config import AuditConfig
+from makaudit.errors import UsageError
 from makaudit.inventory import Inventory, load_inventory
 from makaudit.model import AnalysisResult, HostResult, KeyTrendPoint
 from makaudit.reports.console import render_summary
@@ -36,12 +37,31 @@ class RunContext:
 
 
 def load_run_context(args: argparse.Namespace, config: AuditConfig) -> RunContext:
-    """Load the inventory named by ``--inventory`` (InventoryError on any problem)."""
+    """Check the report paths and load the inventory named by ``--inventory``, before any collection starts.
+
+    Raises UsageError for a report path that cannot be written and InventoryError for an invalid inventory,
+    so that a long scan never ends with nowhere to write its reports.
+    """
+    started_at = datetime.now(timezone.utc)
+    for option in ("xlsx", "html"):
+        path = getattr(args, option, None)
+        if path is not None:
+            check_report_path(f"--{option}", fill_date(path, started_at))
+
     inventory = None
     if getattr(args, "inventory", None) is not None:
         inventory = load_inventory(args.inventory)
         log.info("inventory %s: %d keys", args.inventory, len(inventory.keys))
-    return RunContext(args=args, config=config, inventory=inventory, started_at=datetime.now(timezone.utc))
+    return RunContext(args=args, config=config, inventory=inventory, started_at=started_at)
+
+
+def check_report_path(option: str, path: Path) -> None:
+    """Raise UsageError when a report cannot be written at ``path``."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give a file name such as {path / 'makaudit-report'}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it or choose another path")
 
 
 def key_ids_by_partial_key(inventory: Inventory | None) -> dict[str, str]:

@@ -39,8 +39,8 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
 
     result = analyse_results(context, results, trends)
     scan = ScanInfo(
-        started_at=min(scan.started_at for scan in scans) if scans else context.started_at,
-        finished_at=result.generated_at,
+        started=min(scan.started_at for scan in scans) if scans else context.started_at,
+        finished=result.generated_at,
         source=f"stored state from {len(scans)} scan(s)",
         targets=len(results),
     )

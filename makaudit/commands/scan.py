@@ -74,8 +74,8 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
 
     result = analyse_results(context, outcome.results, trends)
     scan = ScanInfo(
-        started_at=context.started_at,
-        finished_at=result.generated_at,
+        started=context.started_at,
+        finished=result.generated_at,
         source=f"scan over {options.transport}/{options.auth}",
         targets=len(targets),
     )

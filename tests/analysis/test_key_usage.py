@@ -190,3 +190,19 @@ def test_exit_status_for(severities, fail_on, status):
 
 def test_exit_status_ignores_suppressed_findings():
     assert exit_status_for([finding(Severity.CRITICAL, suppressed=True)], Severity.LOW) == 0
+
+
+def test_garbage_collection_resumes_after_analysis():
+    import gc
+
+    assert gc.isenabled()
+    analyse([host(1, record())], inventory(key()), DEFAULT_CONFIG, NOW)
+    assert gc.isenabled()
+
+
+def test_host_keys_match_the_model():
+    from makaudit.analysis.frames import host_keys
+
+    results = [host(1, record()), host(2, record(), uuid=False), failed("SRV-01.corp"), failed("srv-02")]
+
+    assert host_keys(results).tolist() == [result.host_key for result in results]

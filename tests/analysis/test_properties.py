@@ -36,7 +36,7 @@ fleets = st.lists(host_results, max_size=14)
 inventories = st.lists(st.sampled_from(["7QJ2K", "BBBBB", "CCCCC"]), unique=True).map(
     lambda partials: inventory(*(key(partial) for partial in partials))
 )
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def latest_by_host(results):
