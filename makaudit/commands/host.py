@@ -83,7 +83,7 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
 def _query_live(args: argparse.Namespace) -> HostResult:
     target = parse_target(args.name)
     options = connection_options(args)
-    outcome = run_scan([target], options, workers=1, timeout=args.timeout or DEFAULT_TIMEOUT_SECONDS, show_progress=False)
+    outcome = run_scan([target], options, workers=1, timeout=args.timeout or DEFAULT_TIMEOUT_SECONDS, progress="none")
     if not outcome.results:
         raise UsageError(f"the query of {args.name} was interrupted before it finished")
     return outcome.results[0]
