@@ -153,7 +153,7 @@ def test_import_missing_path_exits_2(tmp_path):
 
 
 def test_unknown_option_exits_2():
-    completed = run_makaudit("import", "--frobnicate")
+    completed = run_makaudit("import", str(EXAMPLES), "--frobnicate")
 
     assert completed.returncode == 2
     assert "--frobnicate" in completed.stderr
