@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+import openpyxl
 
 from makaudit.model import (
     AnalysisResult,
@@ -107,11 +110,13 @@ def run_case(hosts: int, output_format: str) -> dict[str, object]:
     started = time.perf_counter()
     report = build_report(result, scan=scan)
     built = time.perf_counter()
+    write_cpu_started = time.process_time()
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"bench.{output_format}"
         (write_xlsx if output_format == "xlsx" else write_html)(report, path)
         written = time.perf_counter()
+        write_cpu = time.process_time() - write_cpu_started
         size = path.stat().st_size
 
     return {
@@ -120,8 +125,11 @@ def run_case(hosts: int, output_format: str) -> dict[str, object]:
         "rows": len(report.hosts),
         "build_seconds": round(built - started, 2),
         "write_seconds": round(written - built, 2),
+        "write_cpu_seconds": round(write_cpu, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "file_mb": round(size / 1_048_576, 1),
+        "xml_writer": "lxml" if openpyxl.LXML else "et_xmlfile",
+        "load_average": round(os.getloadavg()[0], 1),
     }
 
 
@@ -135,15 +143,16 @@ def main() -> None:
         print(json.dumps(run_case(arguments.hosts, arguments.format)))
         return
 
-    print("| hosts | format | host rows | build s | write s | peak RSS MB | file MB |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| hosts | format | host rows | build s | write s | write CPU s | peak RSS MB | file MB | XML writer | load |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     for hosts in SIZES:
         for output_format in FORMATS:
             command = [sys.executable, __file__, "--hosts", str(hosts), "--format", output_format]
             case = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
             print(
                 f"| {case['hosts']:,} | {case['format']} | {case['rows']:,} | {case['build_seconds']} | "
-                f"{case['write_seconds']} | {case['peak_rss_mb']} | {case['file_mb']} |",
+                f"{case['write_seconds']} | {case['write_cpu_seconds']} | {case['peak_rss_mb']} | {case['file_mb']} | "
+                f"{case['xml_writer']} | {case['load_average']} |",
                 flush=True,
             )
 
