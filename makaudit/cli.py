@@ -108,8 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
 
         resolve(args, {})
-        config, config_values = read_config_values(getattr(args, "config", None))
-        resolve(args, config_values)
+        config_path = getattr(args, "config", None)
+        config, config_values = read_config_values(config_path)
+        resolve(args, config_values, config_dir=None if config_path is None else config_path.parent)
 
         configure_logging(getattr(args, "log_level", None), getattr(args, "log_file", None))
         return args.handler(args, config)

@@ -149,9 +149,16 @@ def add_output_options(parser: argparse.ArgumentParser, *, reports: bool = True,
     add_option(parser, "--log-file", help="also write logs to this file (rotated at 10 MB, 5 files kept)", convert=Path, metavar="PATH", config_key=("logging", "file"))
 
 
-def resolve(args: argparse.Namespace, config_values: Mapping[tuple[str, str], Any], environ: Mapping[str, str] | None = None) -> None:
+def resolve(
+    args: argparse.Namespace,
+    config_values: Mapping[tuple[str, str], Any],
+    environ: Mapping[str, str] | None = None,
+    config_dir: Path | None = None,
+) -> None:
     """Fill every option that the command line left unset from the environment, then the configuration.
 
+    Relative paths in the configuration file are taken relative to the file's folder (``config_dir``),
+    so that a scheduled job finds them whatever its working directory.
     Raises UsageError naming the environment variable or configuration key whose value is invalid.
     """
     environ = os.environ if environ is None else environ
@@ -166,7 +173,10 @@ def resolve(args: argparse.Namespace, config_values: Mapping[tuple[str, str], An
             continue
 
         if spec.config_key is not None and spec.config_key in config_values:
-            setattr(args, dest, _convert_config(spec, config_values[spec.config_key]))
+            value = _convert_config(spec, config_values[spec.config_key])
+            if isinstance(value, Path) and config_dir is not None and not value.is_absolute():
+                value = config_dir / value
+            setattr(args, dest, value)
 
 
 def _convert_env(spec: OptionSpec, variable: str, text: str) -> Any:

@@ -78,3 +78,10 @@ def test_invalid_configuration_value_names_key():
     with pytest.raises(UsageError) as caught:
         resolve(args, {("scan", "https"): "yes please"}, environ={})
     assert "[scan] https" in str(caught.value)
+
+
+def test_relative_configuration_paths_follow_config_folder(tmp_path):
+    args = _parser().parse_args([])
+    resolve(args, {("history", "db"): "data/h.sqlite", ("reports", "xlsx"): "/abs/r.xlsx"}, environ={}, config_dir=tmp_path)
+    assert args.db == tmp_path / "data" / "h.sqlite"
+    assert args.xlsx == Path("/abs/r.xlsx")

@@ -236,3 +236,41 @@ def test_killed_scan_keeps_finished_hosts(tmp_path):
     assert scan["status"] == "interrupted"
     assert scan["hosts"] >= stored >= 4
     assert scan["ok"] == scan["hosts"]
+
+
+def test_scheduled_scan_from_configuration_file(tmp_path):
+    fleet = build_fleet(10, seed=11, base_address="127.0.48.1")
+    write_fleet_files(fleet, tmp_path / "fleet")
+    (tmp_path / "reports").mkdir()
+
+    with FleetServer(fleet.machines) as server:
+        config = tmp_path / "makaudit.toml"
+        config.write_text(
+            "[scan]\n"
+            'targets = "fleet/targets.txt"\n'
+            f"username = {json.dumps(server.username)}\n"
+            "timeout = 30\n"
+            "[inventory]\n"
+            'path = "fleet/inventory.csv"\n'
+            "[history]\n"
+            'db = "history.sqlite"\n'
+            "[reports]\n"
+            'xlsx = "reports/audit-{date}.xlsx"\n'
+            "[thresholds]\n"
+            'fail_on = "critical"\n'
+            "[logging]\n"
+            'file = "logs/makaudit.log"\n',
+            encoding="utf-8",
+        )
+        completed = subprocess.run(
+            makaudit_command("scan", "--config", str(config)),
+            capture_output=True, text=True, env=makaudit_env(server.password), cwd=REPO, timeout=180,
+        )
+
+    overused = [key for key in fleet.ground_truth.to_dict()["keys"] if key["allotment"] is not None and key["activated"] > key["allotment"]]
+    assert completed.returncode == (1 if overused else 0), completed.stderr
+    assert len(list((tmp_path / "reports").glob("audit-2*.xlsx"))) == 1
+    assert (tmp_path / "history.sqlite").exists()
+    log = (tmp_path / "logs" / "makaudit.log").read_text(encoding="utf-8")
+    assert log.count(": ok in ") == 10
+    assert server.password not in log
