@@ -9,7 +9,7 @@ import logging
 from datetime import datetime
 from typing import Iterable, Iterator, Sequence
 
-from makaudit.analysis.frames import build_frames, latest_results, to_utc
+from makaudit.analysis.frames import build_latest_frames, to_utc
 from makaudit.analysis.host_findings import host_findings
 from makaudit.analysis.key_findings import key_findings, position_findings
 from makaudit.analysis.keys import key_usage, product_positions
@@ -62,11 +62,11 @@ def _analyse(
     now: datetime,
     trends: Sequence[KeyTrendPoint],
 ) -> AnalysisResult:
-    latest = latest_results(hosts)
+    frames = build_latest_frames(hosts)
+    latest = frames.results
     if len(latest) < len(hosts):
         logger.info("kept the latest result of %d host(s) out of %d result(s)", len(latest), len(hosts))
 
-    frames = build_frames(latest)
     table = key_usage(frames, inventory)
     positions = product_positions(table, inventory)
 

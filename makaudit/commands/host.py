@@ -68,15 +68,15 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
 
     others = [result for result in fleet if result.host_key != host.host_key]
     result = analyse_results(context, [*others, host], trends)
-    shown = next((candidate for candidate in result.hosts if candidate.host_key == host.host_key), host)
+    host_result = next((candidate for candidate in result.hosts if candidate.host_key == host.host_key), host)
 
     if args.json:
-        json.dump(_single_host_document(result, shown), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(_single_host_document(result, host_result), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        render_host_card(Console(), shown, result)
+        render_host_card(Console(), host_result, result)
 
-    host_findings = [finding for finding in result.findings if _concerns(finding, shown)]
+    host_findings = [finding for finding in result.findings if _concerns(finding, host_result)]
     return exit_status_for(host_findings, args.fail_on)
 
 
@@ -96,18 +96,18 @@ def _read_from_file(path: Path) -> HostResult:
         reason = results[0].error if results else "no file found"
         raise InputError(f"could not read a host state from {path}: {reason}")
     if len(readable) > 1:
-        log.warning("%s holds %d host states; showing the first", path, len(readable))
+        log.warning("%s contains %d host states; the first one is used", path, len(readable))
     return readable[0]
 
 
 def _find_cached(fleet: list[HostResult], name: str) -> HostResult:
-    wanted = name.strip().lower()
+    requested_name = name.strip().lower()
     for result in fleet:
         names = {result.target.lower()}
         if result.state is not None:
             computer = result.state.computer
             names.update(value.lower() for value in (computer.name, computer.dns_host_name) if value)
-        if wanted in names:
+        if requested_name in names:
             return result
     raise InputError(f"host {name!r} is not in the history database; scan it first, or query it live without --cached")
 

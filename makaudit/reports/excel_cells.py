@@ -10,6 +10,7 @@ Control characters that the XLSX format cannot hold are removed.
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
 from typing import Callable, Sequence
 
 from openpyxl.cell import WriteOnlyCell
@@ -28,6 +29,10 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL_CHARACTERS = 32767
 """The longest text an Excel cell holds."""
 
+_ERROR_CODES = frozenset(ERROR_CODES)
+_MAX_REMEMBERED_TEXTS = 10_000
+"""Distinct plain strings one text column remembers; a column of unique values (targets) stops remembering there."""
+
 MIN_WIDTH = 6
 MAX_WIDTH = 60
 _DATE_WIDTH = 17
@@ -43,12 +48,16 @@ CellWriter = Callable[[CellValue], object]
 
 def clean_text(value: str) -> str:
     """Remove the control characters XLSX cannot store and cut the text to the cell limit."""
+    # Every character XLSX rejects is a C0 control character, which str.isprintable()
+    # reports as unprintable, so printable text of a legal length skips the regular expression.
+    if value.isprintable() and len(value) <= MAX_CELL_CHARACTERS:
+        return value
     return ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_CHARACTERS]
 
 
 def is_formula_like(text: str) -> bool:
     """Return True when a spreadsheet would read ``text`` as a formula or an error code."""
-    return text.startswith(FORMULA_PREFIXES) or text in ERROR_CODES
+    return text.startswith(FORMULA_PREFIXES) or text in _ERROR_CODES
 
 
 def text_cell(sheet: WriteOnlyWorksheet, value: object) -> object:
@@ -86,7 +95,7 @@ def cell_writer(sheet: WriteOnlyWorksheet, column: Column, wrap: bool = False) -
         if value is None:
             return None
         if not wrap:
-            return text_cell(sheet, value)
+            return literal_text(value)
         cell = WriteOnlyCell(sheet, clean_text(str(value)))
         cell.data_type = "s"
         cell.quotePrefix = is_formula_like(cell.value)
@@ -106,6 +115,7 @@ def cell_writer(sheet: WriteOnlyWorksheet, column: Column, wrap: bool = False) -
             raise TypeError(f"column {column.heading!r} holds dates, but got {value!r}")
         return styled(to_naive_utc(value), DATE_FORMAT)
 
+    literal_text = _RememberedTexts(sheet)
     writers = {
         ColumnType.TEXT: write_text,
         ColumnType.INTEGER: write_integer,
@@ -113,6 +123,29 @@ def cell_writer(sheet: WriteOnlyWorksheet, column: Column, wrap: bool = False) -
         ColumnType.DATE: write_date,
     }
     return writers[column.type]
+
+
+class _RememberedTexts:
+    """``text_cell`` for one column, remembering the plain strings it returned.
+
+    Fleet columns repeat a few values (domain, product, license status) over
+    many rows, so each distinct string is cleaned and checked once. Formula-like
+    text is not remembered: it becomes a new cell on every row.
+    """
+
+    def __init__(self, sheet: WriteOnlyWorksheet) -> None:
+        self._sheet = sheet
+        self._plain: dict[str, str] = {}
+
+    def __call__(self, value: CellValue) -> object:
+        plain = self._plain.get(value) if type(value) is str else None
+        if plain is not None:
+            return plain
+
+        result = text_cell(self._sheet, value)
+        if type(value) is str and type(result) is str and len(self._plain) < _MAX_REMEMBERED_TEXTS:
+            self._plain[value] = result
+        return result
 
 
 def fitted_widths(columns: Sequence[Column], rows: Sequence[Sequence[CellValue]]) -> list[float]:
@@ -124,12 +157,20 @@ def fitted_widths(columns: Sequence[Column], rows: Sequence[Sequence[CellValue]]
             longest = max(longest, _DATE_WIDTH)
         elif column.type is ColumnType.PERCENT:
             longest = max(longest, _PERCENT_WIDTH)
-        elif column.type is ColumnType.INTEGER:
-            longest = max([longest] + [len(f"{row[position]:,}") for row in rows if row[position] is not None])
         else:
-            longest = max([longest] + [_text_width(row[position]) for row in rows if row[position] is not None])
+            # Measuring each distinct value once keeps this cheap on columns that repeat a
+            # few values over 100,000 rows. An int and an equal float count once, as the
+            # first one seen, so their widths may differ by the ".0" at most.
+            distinct = set(map(itemgetter(position), rows))
+            distinct.discard(None)
+            measure = _integer_width if column.type is ColumnType.INTEGER else _text_width
+            longest = max([longest, *map(measure, distinct)])
         widths.append(float(min(max(longest + 1, MIN_WIDTH), MAX_WIDTH)))
     return widths
+
+
+def _integer_width(value: CellValue) -> int:
+    return len(f"{value:,}")
 
 
 def _text_width(value: CellValue) -> int:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from makaudit.testing.pytest_plugin import sample_document
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 
@@ -32,47 +34,12 @@ def run_makaudit(*args: str, env: dict[str, str] | None = None, cwd: Path | None
     )
 
 
-def endpoint_document(name: str, partial_key: str = "7QJ2K", status: int = 1) -> dict:
-    return {
-        "format": "makaudit-endpoint",
-        "version": 1,
-        "collected_at": "2026-12-04T19:40:00Z",
-        "computer": {
-            "name": name,
-            "dns_host_name": name.lower(),
-            "domain": "corp.example.test",
-            "os_caption": "Microsoft Windows 11 Enterprise",
-            "os_version": "10.0.22631",
-            "uuid": f"4C4C4544-0042-3010-8052-{abs(hash(name)) % 10**12:012d}",
-            "ui_culture": "en-US",
-        },
-        "service": {"Version": "10.0.22621.1", "KeyManagementServiceMachine": None, "KeyManagementServicePort": 0},
-        "products": [
-            {
-                "ID": "2de67392-b7a7-462a-b1ca-108dd189f588",
-                "ApplicationID": "55c92734-d682-4d71-983e-d6ec3f16059f",
-                "Name": "Windows(R), Enterprise edition",
-                "Description": "Windows(R) Operating System, VOLUME_MAK channel",
-                "ProductKeyChannel": "Volume:MAK",
-                "PartialProductKey": partial_key,
-                "ProductKeyID": "00329-00000-00003-AA070",
-                "LicenseStatus": status,
-                "LicenseStatusReason": 0,
-                "GracePeriodRemaining": 0,
-                "EvaluationEndDate": None,
-                "LicenseFamily": "Enterprise",
-                "KeyManagementServiceMachine": None,
-                "KeyManagementServicePort": 0,
-                "DiscoveredKeyManagementServiceMachineName": None,
-                "VLActivationTypeEnabled": 0,
-                "RemainingAppReArmCount": 1001,
-                "RemainingSkuReArmCount": 1001,
-            }
-        ],
-        "ospp_products": [],
-        "slmgr_dlv": None,
-        "errors": [],
-    }
+def endpoint_document(name: str, partial_key: str = "7QJ2K") -> dict:
+    """A Windows 11 Enterprise host activated with the MAK ending in ``partial_key``."""
+    document = sample_document(name)
+    document["products"][0]["PartialProductKey"] = partial_key
+    document["slmgr_dlv"] = None
+    return document
 
 
 @pytest.fixture

@@ -257,8 +257,9 @@ def test_formula_prefixes_stay_text(tmp_path, value):
 
     cell = openpyxl.load_workbook(path)["Unreachable"]["C2"]
     assert cell.data_type == "s"
-    # XML parsers turn a raw carriage return into a line feed on reading.
-    assert cell.value == value.replace("\r", "\n")
+    # lxml writes a carriage return as the reference &#13;, which reads back unchanged. The
+    # standard-library writer writes it raw, and XML parsers read a raw one as a line feed.
+    assert cell.value == (value if openpyxl.LXML else value.replace("\r", "\n"))
     assert cell.quotePrefix
 
 
