@@ -11,10 +11,11 @@ from makaudit.model import HostResult, format_utc
 
 
 class ScanKind(enum.StrEnum):
-    """Source of a scan's results: remote collection or imported files."""
+    """Source of a scan's results: remote collection, imported files, or a live query of one host."""
 
     SCAN = "scan"
     IMPORT = "import"
+    HOST = "host"
 
 
 class ScanStatus(enum.StrEnum):

@@ -274,3 +274,31 @@ def test_scheduled_scan_from_configuration_file(tmp_path):
     log = (tmp_path / "logs" / "makaudit.log").read_text(encoding="utf-8")
     assert log.count(": ok in ") == 10
     assert server.password not in log
+
+
+def test_host_card_live_then_cached(tmp_path):
+    fleet = build_fleet(6, seed=11, base_address="127.0.49.1")
+    write_fleet_files(fleet, tmp_path / "fleet")
+    inventory = str(tmp_path / "fleet" / "inventory.csv")
+    database = str(tmp_path / "history.sqlite")
+    truth = fleet.ground_truth.to_dict()
+    host = next(host for host in truth["hosts"] if any(product["key_id"] for product in host["products"]))
+    key_id = next(product["key_id"] for product in host["products"] if product["key_id"])
+
+    with FleetServer(fleet.machines) as server:
+        live = run_makaudit("host", host["target"], "--username", server.username, "--inventory", inventory, "--db", database, password=server.password)
+        live_json = run_makaudit(
+            "host", host["target"], "--username", server.username, "--inventory", inventory, "--db", database, "--json", password=server.password
+        )
+    cached = run_makaudit("host", host["name"], "--cached", "--inventory", inventory, "--db", database)
+
+    assert live.returncode == 0, live.stderr
+    assert host["name"] in live.stdout
+    assert key_id in live.stdout
+    document = json.loads(live_json.stdout)
+    assert [entry["computer_name"] for entry in document["hosts"]] == [host["name"]]
+    assert {license["partial_product_key"] for license in document["hosts"][0]["licenses"]} == {
+        product["partial_product_key"] for product in host["products"]
+    }
+    assert cached.returncode == 0, cached.stderr
+    assert key_id in cached.stdout
