@@ -12,6 +12,10 @@ message encryption) and each worker count, the benchmark times:
   error handling and no parsing;
 - ``ideal``: hosts x script seconds / workers.
 
+It also reports the CPU time of the fleet process per host, because the
+fleet shares the cores with the scanner, and the load average before and
+after the runs, because other processes may share the machine.
+
 Run: ``.venv/bin/python benchmarks/bench_scan.py`` (about 2 to 4 minutes on
 2 cores with the defaults); ``--hosts 200 --workers 16`` for a quick run.
 """
@@ -23,6 +27,7 @@ import concurrent.futures
 from collections import Counter
 import json
 import multiprocessing
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -51,6 +56,7 @@ class Measurement:
     ok: int
     wall_seconds: float
     cpu_seconds: float
+    fleet_cpu_seconds: float
 
     @property
     def rate(self) -> float:
@@ -63,7 +69,10 @@ class Measurement:
 
 
 def serve_fleet(hosts: int, script_seconds: float, connection, stop) -> None:
-    """Child process: serve ``hosts`` emulated machines until ``stop`` is set."""
+    """Child process: serve ``hosts`` emulated machines until ``stop`` is set.
+
+    Each message received on ``connection`` gets the CPU seconds this process has used so far.
+    """
     from conftest import make_document
 
     from makaudit.testing.fleet import FleetServer
@@ -81,7 +90,11 @@ def serve_fleet(hosts: int, script_seconds: float, connection, stop) -> None:
     ]
     with FleetServer(machines, users=[("FLEET", "bench", "Bench-Pa55word")]) as fleet:
         connection.send({"targets": fleet.targets, "username": fleet.username, "password": fleet.password})
-        stop.wait(timeout=3600)
+        give_up = time.monotonic() + 3600
+        while not stop.is_set() and time.monotonic() < give_up:
+            if connection.poll(0.5):
+                connection.recv()
+                connection.send(time.process_time())
 
 
 def bare_winrm(target: Target, options: ConnectionOptions, command: str) -> bool:
@@ -118,13 +131,30 @@ def bare_psrp(target: Target, options: ConnectionOptions, script: str) -> bool:
     return bool(json.loads("\n".join(str(item) for item in output)))
 
 
-def measure(run: Callable[[], int], hosts: int, transport: str, mode: str, workers: int) -> Measurement:
+class FleetClock:
+    """Reads the CPU seconds used by the fleet process, over the pipe to it."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    def cpu_seconds(self) -> float:
+        self.connection.send("cpu")
+        if not self.connection.poll(30):
+            raise RuntimeError("the fleet process sent no CPU time within 30 s")
+        return float(self.connection.recv())
+
+
+def measure(
+    run: Callable[[], int], fleet_clock: FleetClock, hosts: int, transport: str, mode: str, workers: int
+) -> Measurement:
+    fleet_start = fleet_clock.cpu_seconds()
     cpu_start = time.process_time()
     wall_start = time.perf_counter()
     ok = run()
     wall = time.perf_counter() - wall_start
     cpu = time.process_time() - cpu_start
-    return Measurement(transport, mode, workers, hosts, ok, wall, cpu)
+    fleet_cpu = fleet_clock.cpu_seconds() - fleet_start
+    return Measurement(transport, mode, workers, hosts, ok, wall, cpu, fleet_cpu)
 
 
 def run_makaudit(targets: list[Target], options: ConnectionOptions, workers: int) -> int:
@@ -146,18 +176,27 @@ def run_bare(targets: list[Target], options: ConnectionOptions, workers: int) ->
 
 
 def format_table(results: list[Measurement], script_seconds: float) -> str:
+    """Markdown table of the runs; the ratio is makaudit's wall time over the bare loop's in the same configuration."""
+    bare_walls = {(item.transport, item.workers): item.wall_seconds for item in results if item.mode == "bare"}
     lines = [
-        "| transport | mode | workers | hosts ok | wall s | hosts/s | ideal s | efficiency | CPU ms/host |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| transport | mode | workers | hosts ok | wall s | hosts/s | ideal s | efficiency | ratio vs bare | CPU ms/host | fleet CPU ms/host |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for item in results:
         ideal = item.hosts * script_seconds / item.workers
+        bare_wall = bare_walls.get((item.transport, item.workers))
+        ratio = "" if bare_wall is None or item.mode == "bare" else f"{item.wall_seconds / bare_wall:.2f}"
         lines.append(
             f"| {item.transport} | {item.mode} | {item.workers} | {item.ok}/{item.hosts} | {item.wall_seconds:.1f} | "
-            f"{item.rate:.1f} | {ideal:.1f} | {item.efficiency(script_seconds):.0%} | "
-            f"{1000 * item.cpu_seconds / item.hosts:.1f} |"
+            f"{item.rate:.1f} | {ideal:.1f} | {item.efficiency(script_seconds):.0%} | {ratio} | "
+            f"{1000 * item.cpu_seconds / item.hosts:.1f} | {1000 * item.fleet_cpu_seconds / item.hosts:.1f} |"
         )
     return "\n".join(lines)
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -186,22 +225,28 @@ def main(argv: list[str] | None = None) -> int:
             raise RuntimeError("the fleet process did not start within 120 s")
         fleet: dict[str, Any] = parent_end.recv()
         targets = [parse_target(text) for text in fleet["targets"]]
-        results = run_matrix(arguments, targets, fleet)
+        load_before = load_average()
+        results = run_matrix(arguments, targets, fleet, FleetClock(parent_end))
+        load_after = load_average()
     finally:
         stop.set()
         server.join(timeout=30)
 
+    print(f"{arguments.hosts} hosts, {arguments.script_seconds:g} s simulated script time per host")
+    print(f"load average (1, 5, 15 min) before: {load_before}; after: {load_after}")
     print(format_table(results, arguments.script_seconds))
     return 0
 
 
-def run_matrix(arguments: argparse.Namespace, targets: list[Target], fleet: dict[str, Any]) -> list[Measurement]:
+def run_matrix(
+    arguments: argparse.Namespace, targets: list[Target], fleet: dict[str, Any], fleet_clock: FleetClock
+) -> list[Measurement]:
     results = []
     for transport in arguments.transports:
         options = ConnectionOptions(transport=transport, auth="ntlm", username=fleet["username"], password=fleet["password"])
         for workers in arguments.workers:
             for mode, runner in (("makaudit", run_makaudit), ("bare", run_bare)):
-                item = measure(lambda: runner(targets, options, workers), len(targets), transport, mode, workers)
+                item = measure(lambda: runner(targets, options, workers), fleet_clock, len(targets), transport, mode, workers)
                 print(f"{transport} {mode} {workers} workers: {item.wall_seconds:.1f} s, {item.rate:.1f} hosts/s", file=sys.stderr)
                 results.append(item)
                 if item.wall_seconds > MAX_RUN_SECONDS:

@@ -15,7 +15,7 @@ from makaudit.analysis.key_findings import key_findings, position_findings
 from makaudit.analysis.keys import key_usage, product_positions
 from makaudit.config import AuditConfig, Suppression
 from makaudit.inventory import Inventory
-from makaudit.model import AnalysisResult, Finding, HostResult, KeyTrendPoint
+from makaudit.model import AnalysisResult, Finding, HostResult, KeyTrendPoint, Severity
 
 logger = logging.getLogger(__name__)
 
@@ -95,12 +95,15 @@ def _analyse(
     )
 
 
+_DESCENDING_RANK = {severity: -severity.rank for severity in Severity}
+
+
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
-    """Sort by severity (critical first), then code, host, key id and partial product key."""
+    """Sort by severity (critical first), then code, host, key id, partial product key and message."""
     return sorted(
         findings,
         key=lambda finding: (
-            -finding.severity.rank,
+            _DESCENDING_RANK[finding.severity],
             finding.code,
             (finding.host or "").lower(),
             finding.key_id or "",

@@ -194,7 +194,7 @@ def _host_table(columns: HostColumns, machine_wide: list[str | None]) -> pd.Data
         {
             "label": _objects([name or target for name, target in zip(columns.names, columns.targets)]),
             "target": _objects(columns.targets),
-            "status": pd.Categorical([result.status._value_ for result in results], categories=HOST_STATUSES),
+            "status": _fixed_categorical([result.status._value_ for result in results], HOST_STATUSES),
             "error": _objects([result.error for result in results]),
             "collected_at": _timestamps(columns.collected_seconds),
             "has_state": np.array([state is not None for state in columns.states], dtype=bool),
@@ -218,33 +218,33 @@ def _own_names(name: str | None, dns_host_name: str | None) -> str:
 
 
 def _record_table(states: list[EndpointState | None], machine_wide: list[str | None]) -> pd.DataFrame:
-    # Channel._value_ is the plain attribute behind Enum.value, which is a much slower descriptor.
-    keyed = [
-        (position, record)
-        for position, state in enumerate(states)
-        if state is not None
-        for record in state.records
-        if record.partial_product_key
-    ]
-    host = np.array([position for position, _record in keyed], dtype=np.int64)
-    records = [record for _position, record in keyed]
+    record_lists = [() if state is None else state.records for state in states]
+    records = [record for record_list in record_lists for record in record_list]
+    host = np.repeat(np.arange(len(states), dtype=np.int64), [len(record_list) for record_list in record_lists])
+
+    # Only records with a partial product key count; the filter is skipped when all have one, the usual case.
+    partial_keys = [record.partial_product_key for record in records]
+    keyed = _objects(partial_keys).astype(bool)
+    if not keyed.all():
+        records = [record for record, has_key in zip(records, keyed.tolist()) if has_key]
+        partial_keys = [key for key, has_key in zip(partial_keys, keyed.tolist()) if has_key]
+        host = host[keyed]
     if not records:
         return _empty_record_table()
 
+    # Channel._value_ is the plain attribute behind Enum.value, which is a much slower descriptor.
     statuses = [record.license_status for record in records]
     grace = [record.grace_minutes for record in records]
     own_kms = [record.kms_machine for record in records]
     return pd.DataFrame(
         {
             "host": host,
-            "name": pd.Categorical([record.name for record in records]),
-            "channel": pd.Categorical([record.channel._value_ for record in records], categories=CHANNELS),
-            "partial_product_key": _upper_categorical([record.partial_product_key for record in records]),
+            "name": _categorical([record.name for record in records]),
+            "channel": _fixed_categorical([record.channel._value_ for record in records], CHANNELS),
+            "partial_product_key": _upper_categorical(partial_keys),
             "status": np.array([NO_STATUS if status is None else status for status in statuses], dtype=np.int8),
             "grace_minutes": np.array([math.nan if minutes is None else minutes for minutes in grace], dtype=np.float64),
-            "kms_machine": pd.Categorical(
-                [own or machine_wide[position] for own, position in zip(own_kms, host.tolist())]
-            ),
+            "kms_machine": _categorical([own or machine_wide[position] for own, position in zip(own_kms, host.tolist())]),
         }
     )
 
@@ -263,8 +263,25 @@ def _empty_record_table() -> pd.DataFrame:
     )
 
 
+def _categorical(values: list[str | None]) -> pd.Categorical:
+    """Return the values as a categorical with sorted categories, None as missing, as ``pd.Categorical(values)`` does.
+
+    Factorizing an object array first skips the string-dtype inference that
+    ``pd.Categorical`` runs over every element of a list.
+    """
+    codes, uniques = pd.factorize(_objects(values), sort=True)
+    return pd.Categorical.from_codes(codes, categories=uniques)
+
+
+def _fixed_categorical(values: list[str], categories: list[str]) -> pd.Categorical:
+    """Return enum values as a categorical with the given categories, which must contain every value."""
+    codes, uniques = pd.factorize(_objects(values))
+    positions = np.array([categories.index(value) for value in uniques], dtype=np.int64)
+    return pd.Categorical.from_codes(positions[codes], categories=categories)
+
+
 def _upper_categorical(values: list[str]) -> pd.Categorical:
     """Return the values as an upper-case, trimmed categorical; each distinct value is converted once."""
     codes, uniques = pd.factorize(_objects(values))
-    upper = np.array([str(value).strip().upper() for value in uniques], dtype=object)
-    return pd.Categorical(upper[codes])
+    upper_codes, categories = pd.factorize(_objects([str(value).strip().upper() for value in uniques]), sort=True)
+    return pd.Categorical.from_codes(upper_codes[codes], categories=categories)

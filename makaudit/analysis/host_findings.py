@@ -74,7 +74,9 @@ def _selected(frames: FleetFrames, mask: pd.Series, subset: list[str]) -> pd.Dat
     rows = frames.records.loc[mask].drop_duplicates(["host", *subset])
     columns = {name: _plain(rows[name]) for name in rows.columns}
     columns["label"] = frames.hosts["label"].to_numpy()[rows["host"].to_numpy()]
-    return pd.DataFrame(columns, index=rows.index)
+    return pd.DataFrame(
+        {name: pd.Series(values, index=rows.index, dtype=values.dtype) for name, values in columns.items()}
+    )
 
 
 def _columns(rows: pd.DataFrame, names: tuple[str, ...]) -> zip:
@@ -83,6 +85,7 @@ def _columns(rows: pd.DataFrame, names: tuple[str, ...]) -> zip:
 
 
 def _plain(column: pd.Series) -> np.ndarray:
+    """Return the column as a NumPy array, categorical values as Python objects."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         return column.astype(object).to_numpy()
     return column.to_numpy()
@@ -104,7 +107,7 @@ def _not_activated(frames: FleetFrames, key_ids: dict[str, str]) -> list[Finding
             code="HOST_NOT_ACTIVATED",
             severity=Severity.HIGH,
             message=(
-                f"{name} on {label} is not activated (license status {_status_label(status)}, "
+                f"{name} on {label} is not activated (license status {_STATUS_LABELS[status]}, "
                 f"key ending in {partial})."
             ),
             remediation=_ACTIVATE.get(channel, _ACTIVATE_OTHER),
@@ -198,12 +201,13 @@ def _unapproved_kms(frames: FleetFrames, config: AuditConfig) -> list[Finding]:
     suspect = [text for text, address in addresses.items() if address is not None and not approved.approves(address)]
     rows = _selected(frames, clients & records["kms_machine"].isin(suspect), ["name", "kms_machine"])
 
+    loopback = {text: addresses[text].is_loopback for text in suspect}
     own_names = frames.hosts["own_names"].to_numpy()[rows["host"].to_numpy()]
     runs_kms_host = _kms_host_machines(frames)[rows["host"].to_numpy()]
     findings = []
     for row, names, is_kms_host in zip(rows.itertuples(index=False), own_names, runs_kms_host):
         address = addresses[row.kms_machine]
-        if address.is_loopback or (not is_kms_host and _is_own_name(address.host, names)):
+        if loopback[row.kms_machine] or (not is_kms_host and _is_own_name(address.host, names)):
             findings.append(_emulated_kms(row, "on the host itself"))
         elif approved:
             findings.append(_unapproved(row))

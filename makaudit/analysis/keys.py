@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from makaudit.analysis.frames import FleetFrames
@@ -31,9 +32,13 @@ class KeyTable:
         if licensed_only:
             selected = selected[selected["licensed"]]
 
-        labels = frames.hosts["label"].to_numpy()[selected["host"].to_numpy()]
-        grouped = pd.Series(labels, index=selected["partial_product_key"].astype(str).to_numpy()).groupby(level=0)
-        found = {key: tuple(sorted(group.tolist())) for key, group in grouped}
+        # Group with NumPy (one stable sort by key code), so Python only sorts the labels within each key.
+        codes, keys = pd.factorize(selected["partial_product_key"].to_numpy())
+        order = np.argsort(codes, kind="stable")
+        labels = frames.hosts["label"].to_numpy()[selected["host"].to_numpy()[order]]
+        groups = np.split(labels, np.cumsum(np.bincount(codes, minlength=len(keys)))[:-1])
+
+        found = {key: tuple(sorted(group.tolist())) for key, group in zip(keys.tolist(), groups)}
         return {key: found.get(key, ()) for key in partial_product_keys}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 
+import requests
 import winrm.transport
 from winrm.exceptions import WinRMOperationTimeoutError
 from winrm.protocol import Protocol
@@ -75,11 +76,14 @@ class WinRMCollector(RemoteCollector):
         else:
             command_id = protocol.run_command(shell_id, script.encoded_command)
 
+        # A command that reported Done needs no terminate Signal, because deleting the shell
+        # releases it. Only a command cut short gets the Signal, which saves one round trip per host.
         try:
             stdout, stderr, exit_code = self._receive_all(protocol, shell_id, command_id, deadline, name)
-        finally:
+        except BaseException:
             _set_cleanup_timeouts(protocol)
             _cleanup_quietly(protocol, shell_id, command_id, name)
+            raise
 
         return ScriptOutput(
             stdout=stdout.decode("utf-8", errors="replace"),
@@ -112,7 +116,7 @@ class WinRMCollector(RemoteCollector):
         endpoint = f"{scheme}://{target.url_host}:{port}/wsman"
 
         verify = options.tls_verify_setting
-        return Protocol(
+        protocol = Protocol(
             endpoint,
             transport=self.auth,
             username=options.username,
@@ -124,6 +128,8 @@ class WinRMCollector(RemoteCollector):
             message_encryption="auto",
             proxy=None,
         )
+        protocol.transport.__class__ = _NoEnvironmentTransport
+        return protocol
 
     def _limit_timeouts(self, protocol: Protocol, deadline: Deadline) -> None:
         """Cut the next request's timeouts to the time left, so that one request cannot outlast the host deadline.
@@ -135,6 +141,28 @@ class WinRMCollector(RemoteCollector):
         connect = max(0.5, min(self.options.connect_timeout, remaining + 0.5))
         protocol.transport.read_timeout_sec = (connect, read)  # type: ignore[assignment]
         protocol.operation_timeout_sec = max(1, min(self.options.operation_timeout, int(read) - 1))
+
+
+class _NoEnvironmentTransport(winrm.transport.Transport):
+    """pywinrm's transport with a requests session that ignores proxy environment variables.
+
+    ``proxy=None`` already makes pywinrm bypass every proxy, yet requests with
+    ``trust_env`` on still scans the environment for proxy settings before
+    each request. That scan is a measurable share of the CPU time per host in
+    large scans. The CA bundle comes from the options, not from the environment.
+    """
+
+    def build_session(self) -> requests.Session:
+        if self.session is None:
+            super().build_session()
+        assert self.session is not None
+        self.session.trust_env = False
+        return self.session
+
+    def setup_encryption(self, session: requests.Session) -> None:
+        # build_session calls this before it returns, and this sends the first requests.
+        session.trust_env = False
+        super().setup_encryption(session)
 
 
 def _pywinrm_auth(auth: AuthMethod) -> str:

@@ -31,7 +31,7 @@ MAX_CELL_CHARACTERS = 32767
 
 _ERROR_CODES = frozenset(ERROR_CODES)
 _MAX_REMEMBERED_TEXTS = 10_000
-"""Distinct plain strings one text column remembers; a column of unique values (targets) stops remembering there."""
+"""The maximum number of distinct plain strings one text column remembers. A column of unique values, such as targets, stops adding there."""
 
 MIN_WIDTH = 6
 MAX_WIDTH = 60
@@ -126,7 +126,7 @@ def cell_writer(sheet: WriteOnlyWorksheet, column: Column, wrap: bool = False) -
 
 
 class _RememberedTexts:
-    """``text_cell`` for one column, remembering the plain strings it returned.
+    """A ``text_cell`` for one column that remembers the plain strings it returned.
 
     Fleet columns repeat a few values (domain, product, license status) over
     many rows, so each distinct string is cleaned and checked once. Formula-like

@@ -16,6 +16,9 @@ _CONTROL_CHARACTERS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def clean_text(text: str) -> str:
     """Remove control characters from an endpoint string before it is shown."""
+    # str.isprintable() is False for every character the expression removes, so printable text skips it.
+    if text.isprintable():
+        return text
     return _CONTROL_CHARACTERS_RE.sub("", text)
 
 
