@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import logging.handlers
 import sys
 import tomllib
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from makaudit import __version__
-from makaudit.errors import EXIT_RUN_FAILED, EXIT_USAGE, MakauditError, UsageError
+from makaudit.errors import EXIT_RUN_FAILED, MakauditError, UsageError
 
 log = logging.getLogger("makaudit")
 
@@ -29,7 +31,7 @@ class _ArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors become UsageError (exit 2) with the usual message."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}. Run '{self.prog} --help' for the options.")
+        raise UsageError(f"{message}. Run '{self.prog} --help' for the options.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,8 +81,6 @@ def configure_logging(level_name: str | None, log_file: Path | None) -> None:
 
 
 def _env_flag(name: str) -> bool:
-    import os
-
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
@@ -105,7 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            raise UsageError(f"unrecognized arguments: {' '.join(unknown)}. Run 'makaudit {args.command} --help' for the options.")
+        signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
 
         resolve(args, {})
         config_path = getattr(args, "config", None)
@@ -122,4 +125,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("makaudit: interrupted", file=sys.stderr)
         return EXIT_RUN_FAILED
     except BrokenPipeError:
-        return EXIT_USAGE
+        _silence_stdout()
+        return EXIT_RUN_FAILED
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        _silence_stdout()
+        print(f"makaudit: error: could not write the output: {error.strerror or error}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+
+
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
+    """Stop on SIGTERM (systemd, kill) the way Ctrl-C does, so a scan keeps its finished hosts."""
+    raise KeyboardInterrupt
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -397,6 +397,8 @@ class AnalysisResult:
     trends: tuple[KeyTrendPoint, ...] = ()
     near_limit_threshold: float = 0.9
     """Utilization at which MAK_NEAR_LIMIT fires; reports colour keys with it."""
+    inventory_loaded: bool = False
+    """Whether an inventory was given; without one, every MAK is listed by its partial key only."""
 
     def to_document(self) -> dict[str, Any]:
         """Return the result document of the command-line contract (``--json``)."""

@@ -92,10 +92,15 @@ class HostColumns:
         Same rule as the model: ``uuid:`` and the upper-case machine UUID, else
         ``name:`` and the upper-case computer name, else ``target:`` and the lower-case target.
         """
-        return [
-            "uuid:" + uuid.upper() if uuid else "name:" + name.upper() if name else "target:" + target.lower()
-            for uuid, name, target in zip(self.uuids, self.names, self.targets)
-        ]
+        return [_host_key(uuid, name, target) for uuid, name, target in zip(self.uuids, self.names, self.targets)]
+
+
+def _host_key(uuid: str | None, name: str | None, target: str) -> str:
+    if uuid:
+        return "uuid:" + uuid.upper()
+    if name:
+        return "name:" + name.upper()
+    return "target:" + target.lower()
 
 
 def to_utc(moment: datetime | None) -> datetime | None:
@@ -108,7 +113,7 @@ def to_utc(moment: datetime | None) -> datetime | None:
 
 
 def _posix_seconds(states: list[EndpointState | None]) -> np.ndarray:
-    """Return each state's collection time in POSIX seconds; a naive time is taken as UTC.
+    """Return each state's collection time in POSIX seconds, taking a naive time as UTC.
 
     ``datetime.timestamp`` of an aware value does not depend on its zone, so no
     conversion to UTC is needed first.
@@ -222,7 +227,7 @@ def _record_table(states: list[EndpointState | None], machine_wide: list[str | N
     records = [record for record_list in record_lists for record in record_list]
     host = np.repeat(np.arange(len(states), dtype=np.int64), [len(record_list) for record_list in record_lists])
 
-    # Only records with a partial product key count; the filter is skipped when all have one, the usual case.
+    # Only records with a partial product key count. The filter is skipped when all have one, the usual case.
     partial_keys = [record.partial_product_key for record in records]
     keyed = _objects(partial_keys).astype(bool)
     if not keyed.all():
@@ -232,18 +237,20 @@ def _record_table(states: list[EndpointState | None], machine_wide: list[str | N
     if not records:
         return _empty_record_table()
 
-    # Channel._value_ is the plain attribute behind Enum.value, which is a much slower descriptor.
-    statuses = [record.license_status for record in records]
-    grace = [record.grace_minutes for record in records]
     own_kms = [record.kms_machine for record in records]
     return pd.DataFrame(
         {
             "host": host,
             "name": _categorical([record.name for record in records]),
+            # Channel._value_ is the plain attribute behind Enum.value, which is a much slower descriptor.
             "channel": _fixed_categorical([record.channel._value_ for record in records], CHANNELS),
             "partial_product_key": _upper_categorical(partial_keys),
-            "status": np.array([NO_STATUS if status is None else status for status in statuses], dtype=np.int8),
-            "grace_minutes": np.array([math.nan if minutes is None else minutes for minutes in grace], dtype=np.float64),
+            "status": np.array(
+                [NO_STATUS if (status := record.license_status) is None else status for record in records], dtype=np.int8
+            ),
+            "grace_minutes": np.array(
+                [math.nan if (minutes := record.grace_minutes) is None else minutes for record in records], dtype=np.float64
+            ),
             "kms_machine": _categorical([own or machine_wide[position] for own, position in zip(own_kms, host.tolist())]),
         }
     )

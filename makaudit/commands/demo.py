@@ -8,13 +8,11 @@ import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rich.console import Console
-
 from makaudit.collectors.options import ConnectionOptions
 from makaudit.collectors.runner import run_scan
 from makaudit.collectors.targets import parse_target
 from makaudit.commands.options import positive_int
-from makaudit.commands.pipeline import RunContext, analyse_results
+from makaudit.commands.pipeline import RunContext, analyse_results, make_console
 from makaudit.config import AuditConfig
 from makaudit.inventory import load_inventory
 from makaudit.reports.console import render_summary
@@ -50,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, config: AuditConfig) -> int:
-    console = Console()
+    console = make_console()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
 

@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from makaudit.commands.options import add_output_options
-from makaudit.commands.pipeline import load_run_context
+from makaudit.commands.pipeline import key_ids_by_partial_key, load_run_context, make_console
 from makaudit.commands.storage import open_store
 from makaudit.config import AuditConfig
-from makaudit.errors import UsageError
+from makaudit.errors import InputError, UsageError
 from makaudit.store import history_document
 
 
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     filters = parser.add_mutually_exclusive_group()
     filters.add_argument("--key", metavar="KEY_ID", default=None, help="inventory key id (needs --inventory) or the key's last five characters")
     filters.add_argument("--host", metavar="NAME", default=None, help="computer name or target")
-    add_output_options(parser, reports=False)
+    add_output_options(parser, reports=False, fail_on=False)
     parser.set_defaults(handler=run)
 
 
@@ -38,14 +38,17 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
     context = load_run_context(args, config)
     partial_key = _partial_key_for(args.key, context.inventory) if args.key else None
 
-    with open_store(args) as store:
-        document = history_document(store, key_partial=partial_key, host=args.host)
+    with open_store(args, create=False) as store:
+        document = history_document(store, key_partial=partial_key, host=args.host, key_ids=key_ids_by_partial_key(context.inventory))
+
+    if args.host and not document.get("host_records"):
+        raise InputError(f"host {args.host!r} is not in the history database; check the computer name or target")
 
     if args.json:
         json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        _print_tables(Console(), document)
+        _print_tables(make_console(), document)
     return 0
 
 

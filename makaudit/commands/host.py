@@ -9,16 +9,14 @@ import logging
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
 from makaudit.analysis import exit_status_for
 from makaudit.collectors.files import read_paths
 from makaudit.collectors.runner import run_scan
 from makaudit.collectors.targets import parse_target
 from makaudit.commands.options import add_option, add_output_options, add_remote_options
-from makaudit.commands.pipeline import analyse_results, key_ids_by_partial_key, load_run_context
+from makaudit.commands.pipeline import analyse_results, key_ids_by_partial_key, load_run_context, make_console
 from makaudit.commands.remote import DEFAULT_TIMEOUT_SECONDS, connection_options
-from makaudit.commands.storage import open_store, scan_parameters
+from makaudit.commands.storage import db_path, open_store, scan_parameters
 from makaudit.config import AuditConfig
 from makaudit.errors import InputError, UsageError
 from makaudit.model import AnalysisResult, HostResult, HostStatus
@@ -41,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--from-file", type=Path, metavar="PATH", default=None, help="read the host's state from a collected file instead of querying it")
     source.add_argument("--cached", action="store_const", const=True, default=None, help="show the last stored state of the host instead of querying it")
-    add_remote_options(parser)
+    add_remote_options(parser, workers=False)
     add_output_options(parser, reports=False)
     add_option(parser, "--no-store", help="do not record a live query in the history database", is_flag=True)
     parser.set_defaults(handler=run)
@@ -49,22 +47,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, config: AuditConfig) -> int:
     context = load_run_context(args, config)
-    fleet: list[HostResult] = []
-    trends = []
+    key_ids = key_ids_by_partial_key(context.inventory)
 
-    with open_store(args) as store:
-        fleet = list(store.latest_results())
-        if args.cached:
-            host = _find_cached(fleet, args.name)
-        elif args.from_file is not None:
-            host = _read_from_file(args.from_file)
-        else:
-            host = _query_live(args)
+    if args.cached:
+        with open_store(args, create=False) as store:
+            fleet = list(store.latest_results())
+            trends = store.trend_points(key_ids)
+        host = _find_cached(fleet, args.name)
+    elif args.from_file is not None:
+        host = _read_from_file(args.from_file, args.name)
+        fleet, trends = _stored_fleet(args, key_ids)
+    else:
+        host = _query_live(args)
+        with open_store(args) as store:
             if not args.no_store:
                 scan_id = store.begin_scan("host", scan_parameters(args))
                 store.add_host_result(scan_id, host)
                 store.finish_scan(scan_id, "completed")
-        trends = store.trend_points(key_ids_by_partial_key(context.inventory))
+            fleet = list(store.latest_results())
+            trends = store.trend_points(key_ids)
 
     others = [result for result in fleet if result.host_key != host.host_key]
     result = analyse_results(context, [*others, host], trends)
@@ -74,10 +75,19 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
         json.dump(_single_host_document(result, host_result), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        render_host_card(Console(), host_result, result)
+        render_host_card(make_console(), host_result, result)
 
     host_findings = [finding for finding in result.findings if _concerns(finding, host_result)]
     return exit_status_for(host_findings, args.fail_on)
+
+
+def _stored_fleet(args: argparse.Namespace, key_ids: dict[str, str]) -> tuple[list[HostResult], list]:
+    """The stored fleet for key usage counts, or nothing when there is no history database yet."""
+    if not db_path(args).exists():
+        log.info("no history database at %s; key usage counts only this host", db_path(args))
+        return [], []
+    with open_store(args, create=False) as store:
+        return list(store.latest_results()), store.trend_points(key_ids)
 
 
 def _query_live(args: argparse.Namespace) -> HostResult:
@@ -89,27 +99,46 @@ def _query_live(args: argparse.Namespace) -> HostResult:
     return outcome.results[0]
 
 
-def _read_from_file(path: Path) -> HostResult:
+def _read_from_file(path: Path, name: str) -> HostResult:
     results = read_paths([path])
     readable = [result for result in results if result.status is HostStatus.OK]
     if not readable:
         reason = results[0].error if results else "no file found"
         raise InputError(f"could not read a host state from {path}: {reason}")
-    if len(readable) > 1:
-        log.warning("%s contains %d host states; the first one is used", path, len(readable))
-    return readable[0]
+
+    matching = [result for result in readable if _matches(result, name)]
+    if matching:
+        return matching[0]
+    if len(readable) == 1 and readable[0].computer_name is None:
+        return readable[0]
+
+    found = ", ".join(sorted({result.computer_name or result.target for result in readable}))
+    raise InputError(f"{path} does not contain host {name!r}; it contains: {found}. Give one of these names")
 
 
 def _find_cached(fleet: list[HostResult], name: str) -> HostResult:
-    requested_name = name.strip().lower()
     for result in fleet:
-        names = {result.target.lower()}
-        if result.state is not None:
-            computer = result.state.computer
-            names.update(value.lower() for value in (computer.name, computer.dns_host_name) if value)
-        if requested_name in names:
+        if _matches(result, name):
             return result
     raise InputError(f"host {name!r} is not in the history database; scan it first, or query it live without --cached")
+
+
+def _matches(result: HostResult, name: str) -> bool:
+    """Whether ``name`` is the host's target (with or without its port), computer name or DNS name."""
+    requested_name = name.strip().lower()
+    names = {result.target.lower(), _without_port(result.target).lower()}
+    if result.state is not None:
+        computer = result.state.computer
+        names.update(value.lower() for value in (computer.name, computer.dns_host_name) if value)
+    return requested_name in names
+
+
+def _without_port(target: str) -> str:
+    if target.startswith("["):
+        return target[1 : target.find("]")] if "]" in target else target
+    if target.count(":") == 1:
+        return target.split(":", 1)[0]
+    return target
 
 
 def _concerns(finding, host: HostResult) -> bool:

@@ -134,7 +134,7 @@ def add_option(
     _SPECS[dest] = OptionSpec(dest, flag, _parse_bool if is_flag else convert, is_flag, config_key)
 
 
-def add_output_options(parser: argparse.ArgumentParser, *, reports: bool = True, inventory: bool = True) -> None:
+def add_output_options(parser: argparse.ArgumentParser, *, reports: bool = True, inventory: bool = True, fail_on: bool = True) -> None:
     """Add the options shared by scan, import, host, report and history."""
     add_option(parser, "--config", help="TOML configuration file with thresholds, KMS hosts and scan settings", convert=Path, metavar="FILE")
     if inventory:
@@ -144,7 +144,8 @@ def add_output_options(parser: argparse.ArgumentParser, *, reports: bool = True,
         add_option(parser, "--xlsx", help="write the Excel report to this path (a {date} placeholder is filled in)", convert=Path, metavar="PATH", config_key=("reports", "xlsx"))
         add_option(parser, "--html", help="write the HTML report to this path (a {date} placeholder is filled in)", convert=Path, metavar="PATH", config_key=("reports", "html"))
     add_option(parser, "--json", help="print the result document to standard output, and nothing else there", is_flag=True)
-    add_option(parser, "--fail-on", help="exit 1 when any finding is at or above this severity", convert=_parse_severity, metavar="SEVERITY", config_key=("thresholds", "fail_on"))
+    if fail_on:
+        add_option(parser, "--fail-on", help="exit 1 when any finding is at or above this severity", convert=_parse_severity, metavar="SEVERITY", config_key=("thresholds", "fail_on"))
     add_option(parser, "--log-level", help="logging verbosity: debug, info, warning or error (default warning)", convert=_parse_log_level, metavar="LEVEL", config_key=("logging", "level"))
     add_option(parser, "--log-file", help="also write logs to this file (rotated at 10 MB, 5 files kept)", convert=Path, metavar="PATH", config_key=("logging", "file"))
 
@@ -220,8 +221,8 @@ def _parse_auth(text: str) -> str:
     return lowered
 
 
-def add_remote_options(parser: argparse.ArgumentParser) -> None:
-    """Add the options of commands that query endpoints (scan, host)."""
+def add_remote_options(parser: argparse.ArgumentParser, *, workers: bool = True) -> None:
+    """Add the options of commands that query endpoints (scan, host); ``workers`` only where several hosts are queried."""
     add_option(parser, "--transport", help="winrm (pywinrm, cmd shell) or psrp (pypsrp, PowerShell Remoting); default winrm", convert=_parse_transport, metavar="NAME", config_key=("scan", "transport"))
     add_option(parser, "--auth", help="authentication: ntlm (default), kerberos, negotiate, basic or credssp", convert=_parse_auth, metavar="METHOD", config_key=("scan", "auth"))
     add_option(parser, "--https", help="connect over HTTPS (port 5986 unless --port is given)", is_flag=True, config_key=("scan", "https"))
@@ -230,7 +231,8 @@ def add_remote_options(parser: argparse.ArgumentParser) -> None:
     add_option(parser, "--no-verify-tls", help="do not validate HTTPS certificates (insecure; a warning is logged)", is_flag=True, config_key=("scan", "no_verify_tls"))
     add_option(parser, "--allow-unencrypted", help="allow Basic authentication over plain HTTP, which sends the password readable on the network", is_flag=True, config_key=("scan", "allow_unencrypted"))
     add_option(parser, "--username", help="account for the endpoints, e.g. CORP\\auditor; the password comes from MAKAUDIT_PASSWORD or a prompt", metavar="USER", config_key=("scan", "username"))
-    add_option(parser, "--workers", help="hosts queried at once (default 16)", convert=positive_int, metavar="N", config_key=("scan", "workers"))
+    if workers:
+        add_option(parser, "--workers", help="hosts queried at once (default 16)", convert=positive_int, metavar="N", config_key=("scan", "workers"))
     add_option(parser, "--timeout", help="overall time limit per host, in seconds (default 120)", convert=positive_float, metavar="SECONDS", config_key=("scan", "timeout"))
     add_option(parser, "--connect-timeout", help="time limit for opening a connection, in seconds (default 10)", convert=positive_float, metavar="SECONDS", config_key=("scan", "connect_timeout"))
     add_option(parser, "--no-slmgr", help="do not run slmgr.vbs on the endpoints (WMI data only)", is_flag=True, config_key=("scan", "no_slmgr"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -59,7 +60,11 @@ def check_report_path(option: str, path: Path) -> None:
     """Raise UsageError when a report cannot be written at ``path``."""
     if path.is_dir():
         raise UsageError(f"{option} {path} is a folder; give a file name such as {path / 'makaudit-report'}")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{option} {path} is not a regular file (a device, pipe or socket); choose a file path for the report")
     folder = path.parent if str(path.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{option} {path}: {folder} is a file, not a folder; choose a path inside an existing folder")
     if not folder.is_dir():
         raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it or choose another path")
 
@@ -71,7 +76,8 @@ def key_ids_by_partial_key(inventory: Inventory | None) -> dict[str, str]:
 
 
 def analyse_results(context: RunContext, results: Sequence[HostResult], trends: Sequence[KeyTrendPoint] = ()) -> AnalysisResult:
-    return analyse(results, context.inventory, context.config, datetime.now(timezone.utc), trends=trends)
+    result = analyse(results, context.inventory, context.config, datetime.now(timezone.utc), trends=trends)
+    return dataclasses.replace(result, inventory_loaded=context.inventory is not None)
 
 
 def fill_date(path: Path, moment: datetime) -> Path:
@@ -101,6 +107,13 @@ def write_reports(context: RunContext, result: AnalysisResult, scan: ScanInfo) -
     return written
 
 
+def make_console() -> Console:
+    """A rich console for standard output, wide enough for key ids when the output is a pipe or a file."""
+    if sys.stdout.isatty():
+        return Console()
+    return Console(width=140)
+
+
 def emit(context: RunContext, result: AnalysisResult, written: Sequence[Path]) -> int:
     """Print the JSON document or the terminal summary, and return the exit status for ``--fail-on``."""
     args = context.args
@@ -108,7 +121,7 @@ def emit(context: RunContext, result: AnalysisResult, written: Sequence[Path]) -
         json.dump(result.to_document(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        console = Console()
+        console = make_console()
         render_summary(console, result)
         for path in written:
             console.print(f"Report written: {path}")

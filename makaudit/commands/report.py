@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, config: AuditConfig) -> int:
     context = load_run_context(args, config)
 
-    with open_store(args) as store:
+    with open_store(args, create=False) as store:
         results = list(store.latest_results())
         scans = store.list_scans()
         trends = store.trend_points(key_ids_by_partial_key(context.inventory))

@@ -14,8 +14,8 @@ from makaudit.commands.pipeline import analyse_results, emit, key_ids_by_partial
 from makaudit.commands.remote import DEFAULT_TIMEOUT_SECONDS, connection_options
 from makaudit.commands.storage import open_store, scan_parameters
 from makaudit.config import AuditConfig
-from makaudit.errors import RunError
-from makaudit.model import HostResult
+from makaudit.errors import EXIT_RUN_FAILED, UsageError
+from makaudit.model import HostResult, HostStatus
 from makaudit.reports.model import ScanInfo
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, config: AuditConfig) -> int:
     targets = read_targets(args.targets_positional, args.targets_file)
     if not targets:
-        raise RunError("no targets to scan; name them as arguments or in a file given with --targets")
+        raise UsageError("no targets to scan; name them as arguments or in a file given with --targets")
 
     context = load_run_context(args, config)
     options = connection_options(args)
@@ -80,4 +80,14 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
         targets=len(targets),
     )
     written = write_reports(context, result, scan)
-    return emit(context, result, written)
+    status = emit(context, result, written)
+
+    collected = sum(1 for host in outcome.results if host.status is HostStatus.OK)
+    if outcome.results and collected == 0:
+        log.error(
+            "none of the %d target(s) could be collected; check the credentials, the transport options and the network "
+            "(the reasons are in the report)",
+            len(outcome.results),
+        )
+        return EXIT_RUN_FAILED
+    return status

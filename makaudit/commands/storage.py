@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from makaudit.errors import StoreError
 from makaudit.store import HistoryStore, default_db_path
 
 log = logging.getLogger(__name__)
@@ -15,9 +16,18 @@ def db_path(args: argparse.Namespace) -> Path:
     return args.db if getattr(args, "db", None) is not None else default_db_path()
 
 
-def open_store(args: argparse.Namespace) -> HistoryStore:
-    """Open (and create or migrate) the history database; StoreError when it is unusable."""
+def open_store(args: argparse.Namespace, *, create: bool = True) -> HistoryStore:
+    """Open (and create or migrate) the history database; StoreError when it is unusable.
+
+    Commands that only read the history pass ``create=False``, so that a mistyped ``--db`` path is
+    reported instead of silently creating an empty database.
+    """
     path = db_path(args)
+    if not create and not path.exists():
+        raise StoreError(
+            f"no history database at {path}; run makaudit scan or makaudit import first, "
+            "or give the database's path with --db (or MAKAUDIT_DB)"
+        )
     log.info("history database: %s", path)
     return HistoryStore.open(path)
 

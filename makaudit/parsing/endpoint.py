@@ -15,9 +15,9 @@ from typing import Any, Iterator, Mapping
 from makaudit.errors import ParseError
 from makaudit.model import ComputerIdentity, EndpointError, EndpointState, LicenseRecord, RecordSource
 from makaudit.parsing.slmgr import parse_slmgr_text
-from makaudit.parsing.text import find_full_keys, is_masked
 from makaudit.parsing.values import parse_date, text_or_none
 from makaudit.parsing.wmi import product_record, service_kms_machine
+from makaudit.productkey import find_full_keys, is_masked, last_five, mask_full_keys
 
 logger = logging.getLogger(__name__)
 
@@ -86,27 +86,45 @@ def _check_format(data: Mapping[str, Any], source: str) -> None:
 
 
 def _reject_full_keys(data: Mapping[str, Any], source: str) -> None:
-    for path, value in _strings(data, "$", 0):
-        leaf = path.rsplit(".", 1)[-1]
-        oa3_key = leaf.lower() == "oa3xoriginalproductkey" and value.strip() and not is_masked(value.replace("-", "").strip())
-        if oa3_key or find_full_keys(value):
-            raise ParseError(
-                source,
-                "no full 25-character product key",
-                field=path,
-                detail="the document contains a full product key; fix the collection script so that it sends only "
-                "PartialProductKey and never OA3xOriginalProductKey, then collect again",
-            )
+    """Raise ParseError when any field name or string value holds a full product key.
+
+    The message names the field and the key's last five characters, never the key.
+    """
+    for path, text, is_name in _strings(data, "$", 0):
+        keys = find_full_keys(text)
+        oa3_key = not is_name and _is_oa3_key(path, text)
+        if not (keys or oa3_key):
+            continue
+
+        ending = last_five(keys[0] if keys else text)
+        raise ParseError(
+            source,
+            "no full 25-character product key",
+            field=mask_full_keys(path),
+            detail=f"the document contains a full product key (ending in {ending}); fix the collection script "
+            "so that it sends only PartialProductKey and never OA3xOriginalProductKey, then collect again",
+        )
 
 
-def _strings(value: Any, path: str, depth: int) -> Iterator[tuple[str, str]]:
+def _is_oa3_key(path: str, value: str) -> bool:
+    """Tell whether ``value`` is an unmasked OA3xOriginalProductKey, which is a full key in any form."""
+    leaf = path.rsplit(".", 1)[-1]
+    if leaf.lower() != "oa3xoriginalproductkey" or not value.strip():
+        return False
+    return not is_masked(value.replace("-", "").strip())
+
+
+def _strings(value: Any, path: str, depth: int) -> Iterator[tuple[str, str, bool]]:
+    """Yield (path, text, is_name) for every string value and every field name below ``value``."""
     if depth > _MAX_DEPTH:
         return
     if isinstance(value, str):
-        yield path, value
+        yield path, value, False
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}", depth + 1)
+            name_path = f"{path}.{key}"
+            yield name_path, str(key), True
+            yield from _strings(item, name_path, depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _strings(item, f"{path}[{index}]", depth + 1)

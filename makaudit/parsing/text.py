@@ -1,5 +1,8 @@
 """Turn the bytes of a file from Windows into text, and keep full product keys out of it.
 
+Key detection and masking live in :mod:`makaudit.productkey`; this module
+re-exports them for the parsers.
+
 Files arrive as UTF-8 (with or without BOM), UTF-16 LE with BOM (what ``>`` and
 ``Out-File`` write in Windows PowerShell 5.1), UTF-16 without BOM, the ANSI
 code page (cp1252) or the console OEM code page that cscript uses when its
@@ -13,15 +16,23 @@ import logging
 import re
 
 from makaudit.parsing.slmgr_labels import LANGUAGES
+from makaudit.productkey import find_full_keys, is_masked, mask_full_keys
+
+__all__ = [
+    "LEGACY_CODE_PAGES",
+    "decode_text",
+    "find_full_keys",
+    "find_hresult",
+    "format_hresult",
+    "is_masked",
+    "mask_full_keys",
+]
 
 logger = logging.getLogger(__name__)
 
 # Tried in this order when the bytes are neither UTF-8 nor UTF-16; a later
 # code page wins only when it decodes more known slmgr strings.
 LEGACY_CODE_PAGES: tuple[str, ...] = ("cp1252", "cp866", "cp936", "cp949", "cp932", "cp850", "cp437")
-
-_FULL_KEY = re.compile(r"(?<![A-Za-z0-9])((?:[A-Za-z0-9*]{5}-){4})([A-Za-z0-9]{5})(?![A-Za-z0-9])")
-_MASK_CHARACTERS = frozenset("Xx*")
 
 
 def _marker_strings() -> tuple[str, ...]:
@@ -104,44 +115,6 @@ def _decode_legacy(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
     logger.debug("decoded legacy code page text with %d known non-ASCII strings", best_score)
     return best_text
-
-
-def is_masked(group: str) -> bool:
-    """Tell whether a key group consists of mask characters only (``XXXXX``, ``*****``)."""
-    return bool(group) and all(character in _MASK_CHARACTERS for character in group)
-
-
-def find_full_keys(text: str) -> list[str]:
-    """Return every unmasked 25-character product key in ``text``.
-
-    A key whose first four groups are all mask characters (``XXXXX-XXXXX-
-    XXXXX-XXXXX-J46MR``, as inventory agents pad a partial key) is not a full
-    key. The returned strings are full keys: never log or show them.
-    """
-    found = []
-    for match in _FULL_KEY.finditer(text):
-        groups = match.group(1).rstrip("-").split("-") + [match.group(2)]
-        if all(is_masked(group) for group in groups[:4]):
-            continue
-        if any("*" in group for group in groups):
-            continue
-        found.append(match.group(0))
-    return found
-
-
-def mask_full_keys(text: str) -> str:
-    """Replace every unmasked product key in ``text`` by ``XXXXX-XXXXX-XXXXX-XXXXX-`` and its last five characters."""
-
-    def replace(match: re.Match[str]) -> str:
-        whole = match.group(0)
-        if whole not in keys:
-            return whole
-        return "XXXXX-XXXXX-XXXXX-XXXXX-" + match.group(2)
-
-    keys = set(find_full_keys(text))
-    if not keys:
-        return text
-    return _FULL_KEY.sub(replace, text)
 
 
 _HRESULT = re.compile(r"0x[0-9A-Fa-f]{8}")

@@ -32,6 +32,9 @@ CellValue = str | int | float | datetime | None
 
 DEFAULT_TITLE = "Volume activation audit"
 NOT_IN_INVENTORY = "(not in inventory)"
+NO_INVENTORY_NOTE = "none given: MAKs are listed by partial product key, without key ID or allotment"
+NO_DATA = "no data"
+"""How the not-collected breakdown names a host that reported success but returned no licensing data."""
 
 # A finding about a revoked key can list thousands of hosts; a table cell shows
 # the first ones and the count of the rest.
@@ -133,6 +136,10 @@ class Report:
     unreachable: Table
     history: Table | None
     """Activated hosts per key (one column each) per stored scan; None without trends."""
+    inventory_loaded: bool = True
+    """False when no inventory was given: keys then have no key ID, allotment or product."""
+    not_collected: tuple[tuple[str, int], ...] = ()
+    """Hosts not collected per status (``unreachable``, ``auth_failed``, ``timeout``, ``error``), zeros included."""
 
     def tables(self) -> Iterator[Table]:
         yield from (self.positions, self.keys, self.findings, self.hosts, self.unreachable)
@@ -151,6 +158,7 @@ def build_report(result: AnalysisResult, title: str = DEFAULT_TITLE, scan: ScanI
     """Build the report model of ``result``; ``scan`` adds when and what was scanned."""
     key_index = KeyIndex(result.keys)
     threshold = result.near_limit_threshold
+    inventory_loaded = result.inventory_loaded
 
     return Report(
         title=title,
@@ -160,18 +168,22 @@ def build_report(result: AnalysisResult, title: str = DEFAULT_TITLE, scan: ScanI
         scan_facts=_scan_facts(result, scan),
         counts=_counts(result),
         severity_counts=_severity_counts(result.findings),
-        key_bars=tuple(_key_bar(key, threshold) for key in result.keys),
+        key_bars=tuple(_key_bar(key, threshold, inventory_loaded) for key in result.keys),
         positions=_positions_table(result),
-        keys=_keys_table(result.keys),
+        keys=_keys_table(result.keys, inventory_loaded),
         findings=_findings_table(result.findings),
-        hosts=_hosts_table(result.hosts, key_index),
+        hosts=_hosts_table(result.hosts, key_index, inventory_loaded),
         unreachable=_unreachable_table(result.hosts),
-        history=_history_table(result.trends),
+        history=_history_table(result.trends, inventory_loaded),
+        inventory_loaded=inventory_loaded,
+        not_collected=not_collected_counts(result.hosts),
     )
 
 
 def _scan_facts(result: AnalysisResult, scan: ScanInfo | None) -> tuple[Fact, ...]:
     facts = [Fact("Report generated (UTC)", to_naive_utc(result.generated_at), ColumnType.DATE)]
+    if not result.inventory_loaded:
+        facts.append(Fact("Inventory", NO_INVENTORY_NOTE))
     if scan is None:
         return tuple(facts)
 
@@ -186,40 +198,76 @@ def _scan_facts(result: AnalysisResult, scan: ScanInfo | None) -> tuple[Fact, ..
     return tuple(facts)
 
 
+def is_collected(host: HostResult) -> bool:
+    """Return True when the host's licensing data was read without a collection failure."""
+    return host.status is HostStatus.OK and host.state is not None
+
+
 def is_fully_activated(host: HostResult) -> bool:
-    """Return True when the host was read and every product with an installed key is Licensed."""
-    if host.state is None:
+    """Return True when the host was collected and every product with an installed key is Licensed."""
+    if not is_collected(host):
         return False
     keyed = [record for record in host.state.records if record.partial_product_key]
     return bool(keyed) and all(record.is_activated for record in keyed)
 
 
+def not_collected_counts(hosts: Iterable[HostResult]) -> tuple[tuple[str, int], ...]:
+    """Count the hosts that were not collected, per failure status.
+
+    Every failure status is listed, with zero when no host had it, so that
+    reports keep the same rows from one scan to the next. A host that reported
+    ``ok`` without licensing data is counted as ``no data``, listed only when
+    there is one.
+    """
+    counts = {status.value: 0 for status in HostStatus if status is not HostStatus.OK}
+    no_data = 0
+    for host in hosts:
+        if is_collected(host):
+            continue
+        if host.status is HostStatus.OK:
+            no_data += 1
+        else:
+            counts[host.status.value] += 1
+
+    if no_data:
+        counts[NO_DATA] = no_data
+    return tuple(counts.items())
+
+
+def active_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Return the findings that are not suppressed by the configuration."""
+    return [finding for finding in findings if not finding.suppressed]
+
+
 def _counts(result: AnalysisResult) -> tuple[Fact, ...]:
     hosts = result.hosts
-    reachable = sum(1 for host in hosts if host.state is not None)
+    collected = sum(1 for host in hosts if is_collected(host))
     activated = sum(1 for host in hosts if is_fully_activated(host))
+    active = len(active_findings(result.findings))
 
     return (
         Fact("Hosts", len(hosts), ColumnType.INTEGER),
-        Fact("Reachable", reachable, ColumnType.INTEGER),
-        Fact("Not reachable", len(hosts) - reachable, ColumnType.INTEGER),
+        Fact("Collected", collected, ColumnType.INTEGER),
+        Fact("Not collected", len(hosts) - collected, ColumnType.INTEGER),
         Fact("Activated (every keyed product Licensed)", activated, ColumnType.INTEGER),
-        Fact("Reachable but not fully activated", reachable - activated, ColumnType.INTEGER),
+        Fact("Collected but not fully activated", collected - activated, ColumnType.INTEGER),
         Fact("Keys", len(result.keys), ColumnType.INTEGER),
-        Fact("Findings", len(result.findings), ColumnType.INTEGER),
+        Fact("Active findings", active, ColumnType.INTEGER),
+        Fact("Suppressed findings", len(result.findings) - active, ColumnType.INTEGER),
     )
 
 
 def _severity_counts(findings: Iterable[Finding]) -> tuple[tuple[Severity, int], ...]:
+    """Count the active findings per severity, worst first; suppressed findings are not counted."""
     counts = {severity: 0 for severity in Severity}
-    for finding in findings:
+    for finding in active_findings(findings):
         counts[finding.severity] += 1
     return tuple(sorted(counts.items(), key=lambda item: -item[0].rank))
 
 
-def _key_bar(key: KeyUsage, threshold: float) -> KeyBar:
+def _key_bar(key: KeyUsage, threshold: float, inventory_loaded: bool) -> KeyBar:
     return KeyBar(
-        label=key_label(key.key_id, partial_key(key.partial_product_key)),
+        label=key_label(key.key_id, partial_key(key.partial_product_key), inventory_loaded),
         partial_product_key=partial_key(key.partial_product_key),
         product=key.product,
         activated=key.activated,
@@ -256,10 +304,13 @@ KEY_COLUMNS = (
 )
 
 
-def _keys_table(keys: Sequence[KeyUsage]) -> Table:
+def _keys_table(keys: Sequence[KeyUsage], inventory_loaded: bool) -> Table:
+    # Without an inventory no key can have an ID, so the column stays empty instead of
+    # calling every key "not in inventory".
+    missing_id = NOT_IN_INVENTORY if inventory_loaded else None
     rows = tuple(
         (
-            key.key_id if key.key_id is not None else NOT_IN_INVENTORY,
+            key.key_id if key.key_id is not None else missing_id,
             partial_key(key.partial_product_key),
             key.product,
             key.key_status,
@@ -277,6 +328,7 @@ def _keys_table(keys: Sequence[KeyUsage]) -> Table:
 
 FINDING_COLUMNS = (
     Column("severity", "Severity"),
+    Column("suppressed", "Suppressed"),
     Column("code", "Code"),
     Column("host", "Host"),
     Column("key_id", "Key ID"),
@@ -285,14 +337,21 @@ FINDING_COLUMNS = (
     Column("remediation", "Remediation"),
     Column("affected_hosts", "Affected hosts", ColumnType.INTEGER),
     Column("hosts", "Hosts"),
+    Column("suppression_reason", "Suppression reason"),
 )
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
-    """Sort findings from critical down to info, then by code, host and key."""
+    """Sort active findings before suppressed ones, each from critical down to info, then by code, host and key."""
     return sorted(
         findings,
-        key=lambda finding: (-finding.severity.rank, finding.code, finding.host or "", finding.key_id or ""),
+        key=lambda finding: (
+            finding.suppressed,
+            -finding.severity.rank,
+            finding.code,
+            finding.host or "",
+            finding.key_id or "",
+        ),
     )
 
 
@@ -307,6 +366,7 @@ def _findings_table(findings: Iterable[Finding]) -> Table:
     rows = tuple(
         (
             finding.severity.value,
+            "yes" if finding.suppressed else "no",
             finding.code,
             finding.host,
             finding.key_id,
@@ -315,6 +375,7 @@ def _findings_table(findings: Iterable[Finding]) -> Table:
             mask_product_keys(finding.remediation),
             len(finding.hosts) if finding.hosts else (1 if finding.host else None),
             list_hosts(finding.hosts) if finding.hosts else None,
+            mask_product_keys(finding.suppression_reason) if finding.suppressed else None,
         )
         for finding in sort_findings(findings)
     )
@@ -340,11 +401,11 @@ HOST_COLUMNS = (
 )
 
 
-def _hosts_table(hosts: Sequence[HostResult], key_index: KeyIndex) -> Table:
-    return Table("Hosts", HOST_COLUMNS, tuple(_host_rows(hosts, key_index)))
+def _hosts_table(hosts: Sequence[HostResult], key_index: KeyIndex, inventory_loaded: bool) -> Table:
+    return Table("Hosts", HOST_COLUMNS, tuple(_host_rows(hosts, key_index, inventory_loaded)))
 
 
-def _host_rows(hosts: Sequence[HostResult], key_index: KeyIndex) -> Iterator[tuple[CellValue, ...]]:
+def _host_rows(hosts: Sequence[HostResult], key_index: KeyIndex, inventory_loaded: bool) -> Iterator[tuple[CellValue, ...]]:
     for host in hosts:
         state = host.state
         if state is None:
@@ -365,7 +426,7 @@ def _host_rows(hosts: Sequence[HostResult], key_index: KeyIndex) -> Iterator[tup
             continue
 
         for record in state.records:
-            yield identity + _record_cells(record, state.kms_machine, key_index)
+            yield identity + _record_cells(record, state.kms_machine, key_index, inventory_loaded)
 
 
 def grace_days(record: LicenseRecord) -> int | None:
@@ -375,7 +436,9 @@ def grace_days(record: LicenseRecord) -> int | None:
     return record.grace_minutes // 1440
 
 
-def _record_cells(record: LicenseRecord, host_kms: str | None, key_index: KeyIndex) -> tuple[CellValue, ...]:
+def _record_cells(
+    record: LicenseRecord, host_kms: str | None, key_index: KeyIndex, inventory_loaded: bool
+) -> tuple[CellValue, ...]:
     key = key_index.find(record.partial_product_key)
     return (
         record.application.value,
@@ -386,14 +449,14 @@ def _record_cells(record: LicenseRecord, host_kms: str | None, key_index: KeyInd
         record.license_status_reason,
         grace_days(record),
         record.kms_machine or (host_kms if record.channel is Channel.KMS_CLIENT else None),
-        _inventory_key(record, key),
+        _inventory_key(record, key, inventory_loaded),
     )
 
 
-def _inventory_key(record: LicenseRecord, key: KeyUsage | None) -> str | None:
+def _inventory_key(record: LicenseRecord, key: KeyUsage | None, inventory_loaded: bool) -> str | None:
     if key is not None and key.key_id is not None:
         return key.key_id
-    if record.channel is Channel.MAK and record.partial_product_key:
+    if inventory_loaded and record.channel is Channel.MAK and record.partial_product_key:
         return NOT_IN_INVENTORY
     return None
 
@@ -414,7 +477,7 @@ def _unreachable_table(hosts: Sequence[HostResult]) -> Table:
     return Table("Unreachable", UNREACHABLE_COLUMNS, rows)
 
 
-def _history_table(trends: Sequence[KeyTrendPoint]) -> Table | None:
+def _history_table(trends: Sequence[KeyTrendPoint], inventory_loaded: bool) -> Table | None:
     if not trends:
         return None
 
@@ -423,16 +486,23 @@ def _history_table(trends: Sequence[KeyTrendPoint]) -> Table | None:
     activated: dict[tuple[int, str], int] = {}
     for point in trends:
         partial = partial_key(point.partial_product_key) or ""
-        label = labels.setdefault((point.key_id, partial), key_label(point.key_id, partial))
+        label = labels.setdefault((point.key_id, partial), key_label(point.key_id, partial, inventory_loaded))
         scans.setdefault(point.scan_id, point.scan_started_at)
         activated[(point.scan_id, label)] = point.activated
 
-    key_columns = tuple(
-        Column(f"key:{index}", label, ColumnType.INTEGER) for index, label in enumerate(labels.values())
-    )
+    ordered = [labels[identity] for identity in sorted(labels, key=history_key_order)]
+    key_columns = tuple(Column(f"key:{index}", label, ColumnType.INTEGER) for index, label in enumerate(ordered))
     columns = (Column("scan_id", "Scan", ColumnType.INTEGER), Column("started", "Started (UTC)", ColumnType.DATE))
     rows = tuple(
-        (scan_id, to_naive_utc(started)) + tuple(activated.get((scan_id, label)) for label in labels.values())
+        (scan_id, to_naive_utc(started)) + tuple(activated.get((scan_id, label)) for label in ordered)
         for scan_id, started in sorted(scans.items(), key=lambda item: (to_naive_utc(item[1]), item[0]))
     )
     return Table("History", columns + key_columns, rows)
+
+
+def history_key_order(identity: tuple[str | None, str]) -> tuple[int, str, str, str]:
+    """Order history keys by key ID (case-insensitive), then the MAKs without one by partial key."""
+    key_id, partial = identity
+    if key_id:
+        return (0, key_id.casefold(), key_id, partial)
+    return (1, partial, "", "")

@@ -34,11 +34,17 @@ def usage_state(key: KeyUsage, threshold: float) -> UsageState:
     return UsageState.OK
 
 
-def key_label(key_id: str | None, partial_product_key: str) -> str:
-    """Name a key by its inventory ID, or by its partial key when the inventory lacks it."""
+def key_label(key_id: str | None, partial_product_key: str, inventory_loaded: bool = True) -> str:
+    """Name a key by its inventory ID, else by its partial key.
+
+    A key without an ID reads ``not in inventory (7RW4K)`` when an inventory
+    was loaded, and just ``7RW4K`` when none was: it was never matched.
+    """
     if key_id:
         return key_id
-    return f"not in inventory ({partial_product_key})"
+    if inventory_loaded:
+        return f"not in inventory ({partial_product_key})"
+    return partial_product_key
 
 
 class KeyIndex:

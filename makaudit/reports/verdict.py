@@ -32,8 +32,11 @@ _ACTIVATED_BY = {
 }
 
 
-def host_verdict(host: HostResult, keys: KeyIndex, threshold: float) -> str:
-    """Return one plain sentence on whether the host is activated, and how or why not."""
+def host_verdict(host: HostResult, keys: KeyIndex, threshold: float, *, inventory_loaded: bool) -> str:
+    """Return one plain sentence on whether the host is activated, and how or why not.
+
+    Without an inventory (``inventory_loaded`` False), a MAK is named by its partial key only.
+    """
     if host.state is None or host.status is not HostStatus.OK:
         reason = _NOT_COLLECTED[host.status]
         return f"Not collected: {reason}" + (f" ({mask_product_keys(host.error)})" if host.error else "")
@@ -51,8 +54,8 @@ def host_verdict(host: HostResult, keys: KeyIndex, threshold: float) -> str:
         return f"Not activated: {_not_activated_phrase(first)}{tail}"
 
     if len(records) == 1:
-        return "Activated " + _activated_phrase(records[0], keys, threshold)
-    parts = [f"{record.application.value} {_activated_phrase(record, keys, threshold)}" for record in records]
+        return "Activated " + _activated_phrase(records[0], keys, threshold, inventory_loaded)
+    parts = [f"{record.application.value} {_activated_phrase(record, keys, threshold, inventory_loaded)}" for record in records]
     return "Activated: " + "; ".join(parts)
 
 
@@ -81,18 +84,21 @@ def _not_activated_phrase(record: LicenseRecord) -> str:
     return phrase + (f" ({'; '.join(details)})" if details else "")
 
 
-def _activated_phrase(record: LicenseRecord, keys: KeyIndex, threshold: float) -> str:
+def _activated_phrase(record: LicenseRecord, keys: KeyIndex, threshold: float, inventory_loaded: bool) -> str:
     if record.channel is Channel.MAK:
-        return _mak_phrase(record, keys, threshold)
+        return _mak_phrase(record, keys, threshold, inventory_loaded)
     if record.channel is Channel.KMS_CLIENT:
         return f"by KMS host {record.kms_machine}" if record.kms_machine else "by KMS"
     return _ACTIVATED_BY[record.channel]
 
 
-def _mak_phrase(record: LicenseRecord, keys: KeyIndex, threshold: float) -> str:
+def _mak_phrase(record: LicenseRecord, keys: KeyIndex, threshold: float, inventory_loaded: bool) -> str:
     key = keys.find(record.partial_product_key)
     if key is None or key.key_id is None:
-        return f"with MAK {partial_key(record.partial_product_key)}, which is not in the inventory"
+        partial = partial_key(record.partial_product_key)
+        if not inventory_loaded:
+            return f"with a MAK ending in {partial} (no inventory loaded to match it)"
+        return f"with MAK {partial}, which is not in the inventory"
 
     phrase = f"with MAK {key.key_id}"
     if key.key_status and key.key_status.lower() in ("revoked", "retired"):
@@ -119,11 +125,11 @@ def host_names(host: HostResult) -> set[str]:
 
 
 def findings_for_host(host: HostResult, findings: Iterable[Finding]) -> list[Finding]:
-    """Return the findings naming ``host``, directly or in their list of affected hosts, worst first."""
+    """Return the findings naming ``host``, directly or in their list of affected hosts: active ones first, each worst first."""
     names = host_names(host)
     matched = [
         finding
         for finding in findings
         if (finding.host and finding.host.lower() in names) or any(name.lower() in names for name in finding.hosts)
     ]
-    return sorted(matched, key=lambda finding: -finding.severity.rank)
+    return sorted(matched, key=lambda finding: (finding.suppressed, -finding.severity.rank))

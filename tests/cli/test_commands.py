@@ -124,6 +124,7 @@ def test_unknown_option_exits_2():
 
     assert completed.returncode == 2
     assert "--frobnicate" in completed.stderr
+    assert "makaudit import --help" in completed.stderr
 
 
 def test_json_output_is_alone_on_stdout(two_hosts, tmp_path):
@@ -211,11 +212,37 @@ def test_report_and_history_read_stored_imports(two_hosts, inventory, tmp_path):
     assert [row["activated"] for row in usage] == [2, 2]
 
 
-def test_report_on_empty_database_exits_3(tmp_path):
-    completed = run_makaudit("report", "--db", str(tmp_path / "empty.sqlite"))
+def test_report_without_database_exits_3_and_creates_nothing(tmp_path):
+    database = tmp_path / "missing" / "h.sqlite"
+
+    completed = run_makaudit("report", "--db", str(database))
 
     assert completed.returncode == 3
-    assert "no host results" in completed.stderr
+    assert "no history database" in completed.stderr
+    assert not database.parent.exists()
+
+
+def test_history_of_unknown_host_exits_2(two_hosts, tmp_path):
+    database = tmp_path / "h.sqlite"
+    run_makaudit("import", str(two_hosts), "--db", str(database))
+
+    completed = run_makaudit("history", "--db", str(database), "--host", "PC-9999")
+
+    assert completed.returncode == 2
+    assert "PC-9999" in completed.stderr
+
+
+def test_report_to_fifo_is_rejected(two_hosts, tmp_path):
+    database = tmp_path / "h.sqlite"
+    run_makaudit("import", str(two_hosts), "--db", str(database))
+    fifo = tmp_path / "report.xlsx"
+    os.mkfifo(fifo)
+
+    completed = run_makaudit("report", "--db", str(database), "--xlsx", str(fifo))
+
+    assert completed.returncode == 2
+    assert "not a regular file" in completed.stderr
+    assert fifo.is_fifo()
 
 
 def test_host_from_file_shows_card(tmp_path, inventory):
@@ -230,18 +257,44 @@ def test_host_from_file_shows_card(tmp_path, inventory):
     assert "WIN-ENT-A" in completed.stdout
 
 
-def test_host_cached_unknown_host_exits_2(tmp_path):
-    completed = run_makaudit("host", "PC-9999", "--cached", "--db", str(tmp_path / "h.sqlite"))
+def test_host_cached_unknown_host_exits_2(two_hosts, tmp_path):
+    database = tmp_path / "h.sqlite"
+    run_makaudit("import", str(two_hosts), "--db", str(database))
+
+    completed = run_makaudit("host", "PC-9999", "--cached", "--db", str(database))
 
     assert completed.returncode == 2
     assert "PC-9999" in completed.stderr
 
 
-def test_scan_without_targets_exits_3(tmp_path):
+def test_host_from_file_with_other_name_exits_2(tmp_path):
+    path = tmp_path / "pc.json"
+    path.write_text(json.dumps(endpoint_document("PC-0042")), encoding="utf-8")
+
+    completed = run_makaudit("host", "PC-0777", "--from-file", str(path), "--db", str(tmp_path / "h.sqlite"))
+
+    assert completed.returncode == 2
+    assert "PC-0042" in completed.stderr
+    assert "PC-0777" in completed.stderr
+
+
+def test_scan_without_targets_exits_2(tmp_path):
     completed = run_makaudit("scan", "--username", "auditor", "--db", str(tmp_path / "h.sqlite"), env={"MAKAUDIT_PASSWORD": "x"})
 
-    assert completed.returncode == 3
+    assert completed.returncode == 2
     assert "no targets" in completed.stderr
+
+
+def test_scan_where_no_host_answers_exits_3(tmp_path):
+    completed = run_makaudit(
+        "scan", "127.0.0.1:9", "127.0.0.2:9", "--username", "auditor", "--db", str(tmp_path / "h.sqlite"), "--json", "--timeout", "5",
+        env={"MAKAUDIT_PASSWORD": "x"},
+    )
+
+    assert completed.returncode == 3
+    assert "none of the 2 target(s) could be collected" in completed.stderr
+    hosts = json.loads(completed.stdout)["hosts"]
+    assert [host["status"] for host in hosts] == ["unreachable", "unreachable"]
 
 
 def test_scan_refuses_basic_over_http(tmp_path):

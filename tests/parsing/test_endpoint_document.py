@@ -201,6 +201,55 @@ def test_full_key_rejected_not_echoed(place: str) -> None:
     assert FULL_KEY[:23] not in repr(caught.value.__dict__)
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "NPPR9FWDCXD2C8JH872K2YT43",
+        "nppr9fwdcxd2c8jh872k2yt43",
+        "NPPR9 FWDCX D2C8J H872K 2YT43",
+        "NPPR9\u2013FWDCX\u2013D2C8J\u2013H872K\u20132YT43",
+        "NPPR9\u2014FWDCX\u2014D2C8J\u2014H872K\u20142YT43",
+    ],
+)
+def test_key_forms_in_description_rejected(written: str) -> None:
+    document = _document()
+    document["products"][0]["Description"] = f"Windows(R) Operating System, VOLUME_MAK channel {written}"
+
+    with pytest.raises(ParseError) as caught:
+        parse_endpoint_document(document, "leak.json")
+
+    message = str(caught.value)
+    assert caught.value.field == "$.products[0].Description"
+    assert "ending in 2YT43" in message
+    assert written not in message
+    assert "NPPR9" not in message.upper()
+    assert "FWDCX" not in repr(caught.value.__dict__).upper()
+
+
+def test_key_as_field_name_masked() -> None:
+    document = _document()
+    document["computer"]["NPPR9FWDCXD2C8JH872K2YT43"] = "installed"
+
+    with pytest.raises(ParseError) as caught:
+        parse_endpoint_document(document, "leak.json")
+
+    assert caught.value.field == "$.computer.XXXXX-XXXXX-XXXXX-XXXXX-2YT43"
+    assert "NPPR9" not in str(caught.value)
+
+
+def test_guids_and_ids_accepted() -> None:
+    document = _document()
+    document["products"][0]["ProductKeyID"] = "03612-03311-000-000001-03-1033-26200.0000-2232026"
+    document["products"][0]["OfflineInstallationId"] = (
+        "245572112661545759834448712380518432897778014680406029450286423"
+    )
+    document["products"][0]["Description"] = "Windows(R) Operating System, VOLUME_MAK channel"
+
+    state = parse_endpoint_document(document, "doc")
+
+    assert [record.partial_product_key for record in state.records] == ["7RW4K"]
+
+
 def test_masked_oa3_key_accepted() -> None:
     document = _document()
     document["service"] = dict(document["service"], OA3xOriginalProductKey="XXXXXXXXXXXXXXXXXXXXXXXXX")

@@ -1,0 +1,161 @@
+"""Detect, mask and shorten product keys: the one place that decides what a full key looks like.
+
+A full 25-character product key never leaves the endpoint and is never stored
+or shown. Only its last five characters, the partial product key, are. Every
+module that validates, rejects or masks keys calls this one, so a form that is
+recognised here is recognised everywhere.
+
+Two forms count as a full key, matched case-insensitively and bounded by
+characters that are not ASCII letters or digits:
+
+* five groups of five letters or digits separated by ``-``, an en dash, an em
+  dash (Word autocorrect) or a single space. Any letter counts, because the
+  5x5 shape is strong evidence on its own;
+* 25 contiguous characters of the key alphabet with at least one letter and at
+  least one digit. The strict alphabet keeps hashes and numeric identifiers out.
+
+Some guards keep identifiers and text from matching. A grouped form needs at
+least one letter, so numeric identifiers never match, and the space-separated
+form also needs a digit, so five five-letter words of prose do not match.
+Five groups whose first four include a group of mask characters only
+(``XXXXX-XXXXX-XXXXX-XXXXX-J46MR``, as inventory agents pad a partial key, or
+text masked before) are not a key.
+"""
+
+from __future__ import annotations
+
+import re
+
+KEY_ALPHABET = "BCDFGHJKMNPQRTVWXY2346789"
+"""Characters of a Windows 8 and later product key. ``N`` marks a position and may stand anywhere."""
+
+PARTIAL_KEY_LENGTH = 5
+FULL_KEY_LENGTH = 25
+MASK_PREFIX = "XXXXX-XXXXX-XXXXX-XXXXX-"
+"""What replaces the first twenty characters of a full key in masked text."""
+
+_MASK_CHARACTERS = frozenset("Xx*")
+_GROUP_LENGTH = 5
+_GROUP_STRIDE = _GROUP_LENGTH + 1
+_GROUPS_PER_KEY = 5
+_SEPARATOR = "[-\u2013\u2014 ]"
+_GROUP = f"[A-Za-z0-9]{{{_GROUP_LENGTH}}}"
+_KEY_CHARACTERS = frozenset(KEY_ALPHABET + KEY_ALPHABET.lower())
+_KEY_CHARACTER = f"[{KEY_ALPHABET}{KEY_ALPHABET.lower()}]"
+
+# A grouped candidate is a whole run of five or more groups, so that a
+# five-character word next to a key ("Enter NPPR9 FWDCX ...") cannot hide it.
+_CANDIDATE = re.compile(
+    r"(?<![A-Za-z0-9])"
+    rf"(?:(?P<grouped>(?:{_GROUP}{_SEPARATOR}){{{_GROUPS_PER_KEY - 1},}}{_GROUP})"
+    rf"|(?P<contiguous>{_KEY_CHARACTER}{{{FULL_KEY_LENGTH}}}))"
+    r"(?![A-Za-z0-9])"
+)
+_PARTIAL_KEY = re.compile(f"{_KEY_CHARACTER}{{{PARTIAL_KEY_LENGTH}}}")
+
+
+def is_partial_key(text: str) -> bool:
+    """Tell whether ``text`` is exactly five characters of the key alphabet, in any case.
+
+    Surrounding spaces make it false: callers strip cells before asking.
+    """
+    return _PARTIAL_KEY.fullmatch(text) is not None
+
+
+def is_masked(group: str) -> bool:
+    """Tell whether a key group consists of mask characters only (``XXXXX``, ``*****``)."""
+    return bool(group) and all(character in _MASK_CHARACTERS for character in group)
+
+
+def find_full_keys(text: str) -> list[str]:
+    """Return every full product key in ``text``, as written there.
+
+    The returned strings are full keys: never log, show or store them.
+    """
+    return [text[start:end] for start, end in _key_spans(text)]
+
+
+def contains_full_key(text: str) -> bool:
+    """Tell whether ``text`` contains a full product key in any of the detected forms."""
+    return bool(_key_spans(text))
+
+
+def mask_full_keys(text: str) -> str:
+    """Replace each full product key in ``text`` by ``XXXXX-XXXXX-XXXXX-XXXXX-`` and its last five characters, upper case."""
+    spans = _key_spans(text)
+    if not spans:
+        return text
+
+    pieces: list[str] = []
+    end = 0
+    for start, stop in spans:
+        pieces.append(text[end:start])
+        pieces.append(MASK_PREFIX + last_five(text[start:stop]))
+        end = stop
+    pieces.append(text[end:])
+    return "".join(pieces)
+
+
+def last_five(text: str) -> str:
+    """Return the last five letters or digits of ``text``, upper case, skipping separators and spaces.
+
+    A value with fewer than five letters or digits is returned whole (upper case, without separators).
+    """
+    characters = [character for character in text if character.isascii() and character.isalnum()]
+    return "".join(characters[-PARTIAL_KEY_LENGTH:]).upper()
+
+
+def _key_spans(text: str) -> list[tuple[int, int]]:
+    """Return the (start, end) offsets of the full keys in ``text``, in order and without overlap."""
+    spans: list[tuple[int, int]] = []
+    for match in _CANDIDATE.finditer(text):
+        if match.group("contiguous") is not None:
+            if _has_letter_and_digit(match.group()):
+                spans.append(match.span())
+        else:
+            spans += _keys_in_run(match.group(), match.start())
+    return sorted(spans)
+
+
+def _keys_in_run(run: str, offset: int) -> list[tuple[int, int]]:
+    """Pick the keys in a run of separated five-character groups.
+
+    Every five consecutive groups are a candidate. Candidates with more groups
+    of the strict key alphabet win, because English words contain vowels and
+    keys do not, so "Enter NPPR9 FWDCX D2C8J H872K 2YT43" yields the last five
+    groups. Chosen keys never overlap.
+    """
+    group_count = (len(run) + 1) // _GROUP_STRIDE
+    key_width = _GROUPS_PER_KEY * _GROUP_STRIDE - 1
+    candidates = []
+    for first in range(group_count - _GROUPS_PER_KEY + 1):
+        start = first * _GROUP_STRIDE
+        window = run[start : start + key_width]
+        if _is_grouped_key(window):
+            candidates.append((-_strict_group_count(window), first))
+
+    chosen: list[int] = []
+    for _score, first in sorted(candidates):
+        if all(abs(first - other) >= _GROUPS_PER_KEY for other in chosen):
+            chosen.append(first)
+    return [(offset + first * _GROUP_STRIDE, offset + first * _GROUP_STRIDE + key_width) for first in chosen]
+
+
+def _is_grouped_key(window: str) -> bool:
+    groups = [window[index : index + _GROUP_LENGTH] for index in range(0, len(window), _GROUP_STRIDE)]
+    if any(is_masked(group) for group in groups[: _GROUPS_PER_KEY - 1]):
+        return False
+    if " " in window:
+        return _has_letter_and_digit(window)
+    return any(character.isalpha() for character in window)
+
+
+def _strict_group_count(window: str) -> int:
+    groups = [window[index : index + _GROUP_LENGTH] for index in range(0, len(window), _GROUP_STRIDE)]
+    return sum(1 for group in groups if set(group) <= _KEY_CHARACTERS)
+
+
+def _has_letter_and_digit(text: str) -> bool:
+    has_letter = any(character.isalpha() for character in text)
+    has_digit = any(character.isdigit() for character in text)
+    return has_letter and has_digit
