@@ -25,23 +25,17 @@ from datetime import date
 from pathlib import Path
 
 from makaudit.errors import InventoryError, InventoryProblem
+from makaudit.productkey import KEY_ALPHABET, PARTIAL_KEY_LENGTH, find_full_keys, is_partial_key, last_five
 
 logger = logging.getLogger(__name__)
 
-PRODUCT_KEY_ALPHABET = "BCDFGHJKMPQRTVWXY2346789"
-"""Characters of a product key. Keys of Windows 8 and later also carry one ``N``, which only full-key detection allows."""
+PRODUCT_KEY_ALPHABET = KEY_ALPHABET
+"""Characters a partial product key may contain, the same as :data:`makaudit.productkey.KEY_ALPHABET`."""
 
 REQUIRED_COLUMNS = ("key_id", "product", "partial_product_key", "allotment", "status")
 OPTIONAL_COLUMNS = ("entitlement", "acquired", "rotate_by", "custodian", "agreement", "notes")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
-_PARTIAL_KEY = re.compile(f"[{PRODUCT_KEY_ALPHABET}]{{5}}")
-_KEY_CHAR = f"[{PRODUCT_KEY_ALPHABET}N]"
-_FULL_KEY = re.compile(
-    rf"(?<![0-9A-Z])(?:{_KEY_CHAR}{{5}}-){{4}}{_KEY_CHAR}{{5}}(?![0-9A-Z])"
-    rf"|(?<![0-9A-Z]){_KEY_CHAR}{{25}}(?![0-9A-Z])",
-    re.IGNORECASE,
-)
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _SLASHED_DATE = re.compile(r"\d{1,4}/\d{1,2}/\d{1,4}")
@@ -132,7 +126,7 @@ def _read_inventory(path: Path) -> tuple[list[InventoryKey], list[InventoryProbl
     try:
         text = _decode(path.read_bytes(), path)
     except FileNotFoundError:
-        return [], [InventoryProblem(None, None, "file not found; check the path given with --inventory")]
+        return [], [InventoryProblem(None, None, "file not found; check the path")]
     except IsADirectoryError:
         return [], [InventoryProblem(None, None, "is a folder; give the path of the inventory CSV file")]
     except OSError as error:
@@ -211,9 +205,9 @@ def _check_header(cells: list[str], line: int) -> tuple[dict[str, int], list[Inv
     problems: list[InventoryProblem] = []
 
     for index, cell in enumerate(cells):
-        full_key = _FULL_KEY.search(cell)
-        if full_key:
-            problems.append(InventoryProblem(None, None, _full_key_message(full_key.group())))
+        full_keys = find_full_keys(cell)
+        if full_keys:
+            problems.append(InventoryProblem(None, None, _full_key_message(full_keys[0])))
             continue
 
         name = _normalize_header(cell)
@@ -271,11 +265,11 @@ def _read_row(line: int, cells: list[str], columns: dict[str, int], header_width
 
     full_key_columns = set()
     for index, cell in enumerate(cells):
-        full_key = _FULL_KEY.search(cell)
-        if full_key:
+        full_keys = find_full_keys(cell)
+        if full_keys:
             column = _column_name(columns, index)
             full_key_columns.add(column)
-            problems.append(InventoryProblem(line, column, _full_key_message(full_key.group())))
+            problems.append(InventoryProblem(line, column, _full_key_message(full_keys[0])))
 
     values = {name: _cell(cells, index) for name, index in columns.items() if name not in full_key_columns}
     parsed = _RowParser(line, values, problems)
@@ -328,10 +322,31 @@ def _echo(value: str) -> str:
 
 
 def _full_key_message(key_text: str) -> str:
-    last_five = key_text.replace("-", "")[-5:].upper()
+    ending = last_five(key_text)
     return (
-        f"contains a full 25-character product key (ending in {last_five}); a full MAK must never be stored "
-        f"in the inventory. Delete it and keep only its last five characters, {last_five}, in partial_product_key"
+        f"contains a full 25-character product key (ending in {ending}); a full MAK must never be stored "
+        f"in the inventory. Delete it and keep only its last five characters, {ending}, in partial_product_key"
+    )
+
+
+def _partial_key_message(text: str) -> str:
+    """Explain why ``text`` is not a partial product key, echoing at most its last five characters."""
+    length = len(text)
+    if length > PARTIAL_KEY_LENGTH:
+        return (
+            f"is not a partial product key: it has {length} characters (ending in {last_five(text)}); "
+            "keep only the last five characters of the key"
+        )
+    if length < PARTIAL_KEY_LENGTH:
+        return (
+            f"is not a partial product key: it has {length} characters ({text!r}); "
+            "enter exactly the last five characters of the MAK, such as 7QJ2K"
+        )
+
+    invalid = sorted({character for character in text.upper() if character not in KEY_ALPHABET})
+    return (
+        f"invalid partial product key {text!r}: the product key alphabet has no {', '.join(invalid)}; "
+        f"enter exactly the last five characters of the MAK, using only {KEY_ALPHABET}"
     )
 
 
@@ -361,15 +376,10 @@ class _RowParser:
         if text is None:
             return None
 
-        candidate = text.upper()
-        if not _PARTIAL_KEY.fullmatch(candidate):
-            self._problem(
-                column,
-                f"invalid partial product key {_echo(text)}; enter exactly the last five characters of the MAK, "
-                f"using only {PRODUCT_KEY_ALPHABET}",
-            )
+        if not is_partial_key(text):
+            self._problem(column, _partial_key_message(text))
             return None
-        return candidate
+        return text.upper()
 
     def count(self, column: str, *, required: bool) -> int | None:
         text = self.values.get(column, "")

@@ -2,10 +2,14 @@
 
 Endpoint strings are printed as ``rich.text.Text`` objects, never as console
 markup, so a product named ``[bold]x[/bold]`` prints literally. When the
-console is not a terminal, rich drops colours and prints plain text.
+console is not a terminal, rich drops colours and prints plain text 80
+columns wide. Key IDs, partial keys and host names are never cut to fit: those
+columns are as wide as their longest value, and message columns wrap instead.
 """
 
 from __future__ import annotations
+
+from typing import Iterable
 
 from rich import box
 from rich.console import Console, Group
@@ -15,12 +19,21 @@ from rich.text import Text
 
 from makaudit.model import AnalysisResult, Finding, HostResult, KeyUsage, LicenseRecord, Severity
 from makaudit.reports.formatting import clean_text, format_value
-from makaudit.reports.model import ColumnType, is_fully_activated, sort_findings, to_naive_utc
+from makaudit.reports.model import (
+    ColumnType,
+    active_findings,
+    is_collected,
+    is_fully_activated,
+    not_collected_counts,
+    sort_findings,
+    to_naive_utc,
+)
 from makaudit.reports.redact import mask_product_keys, partial_key
 from makaudit.reports.usage import KeyIndex, UsageState, key_label, usage_state
 from makaudit.reports.verdict import findings_for_host, host_verdict
 
 TOP_FINDINGS = 10
+NO_INVENTORY = "no inventory loaded"
 
 SEVERITY_STYLES = {
     Severity.CRITICAL: "bold white on red",
@@ -29,6 +42,7 @@ SEVERITY_STYLES = {
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
 }
+SUPPRESSED_STYLE = "dim"
 USAGE_STYLES = {UsageState.OVER: "bold red", UsageState.NEAR: "yellow", UsageState.OK: "green", UsageState.UNKNOWN: "dim"}
 
 
@@ -37,11 +51,23 @@ def _text(value: object, style: str = "") -> Text:
     return Text("" if value is None else clean_text(str(value)), style=style)
 
 
-def usage_text(key: KeyUsage, threshold: float) -> Text:
+def _add_identifier_column(table: RichTable, heading: str, values: Iterable[object]) -> None:
+    """Add a column for key IDs, partial keys or host names, wide enough that no value is cut or wrapped."""
+    widest = max((len(clean_text(str(value))) for value in values if value is not None), default=0)
+    table.add_column(heading, no_wrap=True, overflow="fold", min_width=max(widest, 1))
+
+
+def _add_message_column(table: RichTable, heading: str) -> None:
+    """Add a column of sentences that wraps at spaces and folds a long word instead of cutting it."""
+    table.add_column(heading, overflow="fold", ratio=1)
+
+
+def usage_text(key: KeyUsage, threshold: float, inventory_loaded: bool = True) -> Text:
     """Return ``162 / 150 (108.0%)`` for a key, coloured by its usage state against the allotment."""
     state = usage_state(key, threshold)
     if key.allotment is None:
-        return Text(f"{key.activated:,} (no allotment)", style=USAGE_STYLES[state])
+        suffix = " activated" if not inventory_loaded else " (no allotment)"
+        return Text(f"{key.activated:,}{suffix}", style=USAGE_STYLES[state])
     utilization = format_value(key.utilization, ColumnType.PERCENT) or "n/a"
     return Text(f"{key.activated:,} / {key.allotment:,} ({utilization})", style=USAGE_STYLES[state])
 
@@ -55,58 +81,95 @@ def render_summary(console: Console, result: AnalysisResult) -> None:
     if not findings:
         console.print(Text("No findings.", style="green"))
         return
-    console.print(_findings_table(findings[:TOP_FINDINGS], title=f"Top findings ({min(len(findings), TOP_FINDINGS)} of {len(findings)})"))
+    shown = findings[:TOP_FINDINGS]
+    console.print(_findings_table(shown, title=f"Top findings ({len(shown)} of {len(findings)})"))
 
 
 def _counts_line(result: AnalysisResult) -> Text:
     hosts = result.hosts
-    reachable = sum(1 for host in hosts if host.state is not None)
+    collected = sum(1 for host in hosts if is_collected(host))
     activated = sum(1 for host in hosts if is_fully_activated(host))
-    by_severity = {severity: 0 for severity in Severity}
-    for finding in result.findings:
-        by_severity[finding.severity] += 1
 
-    line = Text(f"{len(hosts):,} hosts, {reachable:,} reachable, {activated:,} fully activated; findings: ")
+    line = Text(f"{len(hosts):,} hosts, {collected:,} collected, {len(hosts) - collected:,} not collected")
+    failures = [f"{count:,} {status}" for status, count in not_collected_counts(hosts) if count]
+    if failures:
+        line.append(f" ({', '.join(failures)})")
+    line.append(f", {activated:,} fully activated; findings: ")
+
+    by_severity = {severity: 0 for severity in Severity}
+    for finding in active_findings(result.findings):
+        by_severity[finding.severity] += 1
     line.append(", ".join(f"{count} {severity.value}" for severity, count in by_severity.items() if count) or "none")
+
+    suppressed = len(result.findings) - sum(by_severity.values())
+    if suppressed:
+        line.append(f"; {suppressed} suppressed", style=SUPPRESSED_STYLE)
     return line
 
 
 def _keys_table(result: AnalysisResult) -> RichTable:
-    table = RichTable(title="MAK usage against allotment", box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("Key")
-    table.add_column("Partial key")
-    table.add_column("Product")
-    table.add_column("Activated / allotment", justify="right")
-    table.add_column("Not activated", justify="right")
-    table.add_column("Remaining", justify="right")
+    inventory_loaded = result.inventory_loaded
+    partials = [partial_key(key.partial_product_key) or "" for key in result.keys]
+    title = "MAK usage against allotment" if inventory_loaded else f"MAK activations ({NO_INVENTORY})"
+    table = RichTable(title=title, box=box.SIMPLE_HEAD, title_justify="left")
 
-    for key in result.keys:
-        table.add_row(
-            _text(key_label(key.key_id, partial_key(key.partial_product_key) or "")),
-            _text(partial_key(key.partial_product_key)),
+    # Without an inventory a key has no ID, so the partial key alone names it.
+    if inventory_loaded:
+        labels = [key_label(key.key_id, partial) for key, partial in zip(result.keys, partials)]
+        _add_identifier_column(table, "Key", labels)
+    _add_identifier_column(table, "Partial key", partials)
+    table.add_column("Product", ratio=1, overflow="fold")
+    table.add_column("Activated / allotment" if inventory_loaded else "Activated", justify="right", no_wrap=True)
+    table.add_column("Not activated", justify="right", no_wrap=True)
+    if inventory_loaded:
+        table.add_column("Remaining", justify="right", no_wrap=True)
+
+    for position, key in enumerate(result.keys):
+        cells: list[object] = [_text(labels[position])] if inventory_loaded else []
+        cells += [
+            _text(partials[position]),
             _text(key.product),
-            usage_text(key, result.near_limit_threshold),
+            usage_text(key, result.near_limit_threshold, inventory_loaded),
             f"{key.installed_not_activated:,}",
-            "" if key.remaining is None else f"{key.remaining:,}",
-        )
-    if not result.keys:
-        table.caption = "No MAK was found and the inventory lists no keys."
+        ]
+        if inventory_loaded:
+            cells.append("" if key.remaining is None else f"{key.remaining:,}")
+        table.add_row(*cells)
+
+    table.caption = _keys_caption(result)
     return table
 
 
+def _keys_caption(result: AnalysisResult) -> str | None:
+    if result.inventory_loaded:
+        return None if result.keys else "No MAK was found and the inventory lists no keys."
+    if not result.keys:
+        return f"No MAK was found on the hosts ({NO_INVENTORY})."
+    return f"{NO_INVENTORY.capitalize()}: MAKs are listed by partial product key; give --inventory to match them to their allotments."
+
+
 def _findings_table(findings: list[Finding], title: str) -> RichTable:
+    subjects = [finding.host or finding.key_id or partial_key(finding.partial_product_key) or "" for finding in findings]
     table = RichTable(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("Severity")
-    table.add_column("Code")
-    table.add_column("Host or key")
-    table.add_column("Message")
-    for finding in findings:
-        subject = finding.host or finding.key_id or partial_key(finding.partial_product_key) or ""
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Code", no_wrap=True)
+    _add_identifier_column(table, "Host or key", subjects)
+    _add_message_column(table, "Message")
+
+    for finding, subject in zip(findings, subjects):
+        message = _text(mask_product_keys(finding.message))
+        if finding.suppressed:
+            severity = Text(f"{finding.severity.value} (suppressed)", style=SUPPRESSED_STYLE)
+            if finding.suppression_reason:
+                message.append(f" [suppressed: {clean_text(mask_product_keys(finding.suppression_reason))}]")
+        else:
+            severity = Text(finding.severity.value, style=SEVERITY_STYLES[finding.severity])
         table.add_row(
-            Text(finding.severity.value, style=SEVERITY_STYLES[finding.severity]),
+            severity,
             _text(finding.code),
             _text(subject),
-            _text(mask_product_keys(finding.message)),
+            message,
+            style=SUPPRESSED_STYLE if finding.suppressed else None,
         )
     return table
 
@@ -115,11 +178,11 @@ def render_host_card(console: Console, host: HostResult, result: AnalysisResult)
     """Print the helpdesk card of one host: identity, products, matching inventory keys, findings and a verdict."""
     keys = KeyIndex(result.keys)
     threshold = result.near_limit_threshold
-    verdict = _text(host_verdict(host, keys, threshold), style="bold")
+    verdict = _text(host_verdict(host, keys, threshold, inventory_loaded=result.inventory_loaded), style="bold")
     parts: list[object] = [Text.assemble(("Verdict: ", "bold"), verdict), Text(""), _identity(host)]
 
     if host.state is not None and host.state.records:
-        parts.append(_products_table(host.state.records, keys, threshold))
+        parts.append(_products_table(host.state.records, keys, threshold, result.inventory_loaded))
 
     findings = findings_for_host(host, result.findings)
     if findings:
@@ -131,8 +194,8 @@ def render_host_card(console: Console, host: HostResult, result: AnalysisResult)
 
 def _identity(host: HostResult) -> RichTable:
     grid = RichTable.grid(padding=(0, 2))
-    grid.add_column(style="dim")
-    grid.add_column()
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
     grid.add_row("Target", _text(host.target))
     grid.add_row("Collection", _text(host.status.value + (f": {mask_product_keys(host.error)}" if host.error else "")))
 
@@ -154,24 +217,37 @@ def _identity(host: HostResult) -> RichTable:
     return grid
 
 
-def _products_table(records: tuple[LicenseRecord, ...], keys: KeyIndex, threshold: float) -> RichTable:
-    table = RichTable(box=box.SIMPLE_HEAD, title="Products", title_justify="left")
-    table.add_column("Product")
-    table.add_column("Status")
-    table.add_column("Channel")
-    table.add_column("Partial key")
-    table.add_column("Inventory key")
-    table.add_column("Usage", justify="right")
+def _products_table(
+    records: tuple[LicenseRecord, ...], keys: KeyIndex, threshold: float, inventory_loaded: bool
+) -> RichTable:
+    matched = [keys.find(record.partial_product_key) for record in records]
+    partials = [partial_key(record.partial_product_key) for record in records]
+    inventory_keys = [_inventory_key_cell(key, inventory_loaded) for key in matched]
 
-    for record in records:
+    table = RichTable(box=box.SIMPLE_HEAD, title="Products", title_justify="left")
+    table.add_column("Product", ratio=1, overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Channel", no_wrap=True)
+    _add_identifier_column(table, "Partial key", partials)
+    _add_identifier_column(table, "Inventory key", inventory_keys)
+    table.add_column("Usage", justify="right", no_wrap=True)
+
+    for record, key, partial, inventory_key in zip(records, matched, partials, inventory_keys):
         status = "unknown" if record.license_status is None else record.license_status.label
-        key = keys.find(record.partial_product_key)
         table.add_row(
             _text(record.name),
             Text(status, style="green" if record.is_activated else "bold red"),
             _text(record.channel.value),
-            _text(partial_key(record.partial_product_key)),
-            _text(None if key is None else key_label(key.key_id, key.partial_product_key)),
-            Text("") if key is None else usage_text(key, threshold),
+            _text(partial),
+            _text(inventory_key, style="dim" if key is not None and key.key_id is None else ""),
+            Text("") if key is None else usage_text(key, threshold, inventory_loaded),
         )
     return table
+
+
+def _inventory_key_cell(key: KeyUsage | None, inventory_loaded: bool) -> str | None:
+    if key is None:
+        return None
+    if key.key_id is None and not inventory_loaded:
+        return NO_INVENTORY
+    return key_label(key.key_id, partial_key(key.partial_product_key) or "")
