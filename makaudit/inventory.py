@@ -8,8 +8,9 @@ surrounding spaces ignored and inner spaces or hyphens read as ``_``.
 
 Validation collects every problem of the file at once, each with its physical
 line number (the header is line 1), the column and the fix. A full 25-character
-product key in any cell is rejected without being echoed: only its last five
-characters appear in messages.
+product key in any cell, in any form :mod:`makaudit.productkey` detects, is
+rejected without being echoed: only its last five characters appear in
+messages, and the same holds for an invalid partial_product_key.
 """
 
 from __future__ import annotations

@@ -43,13 +43,18 @@ _GROUP = f"[A-Za-z0-9]{{{_GROUP_LENGTH}}}"
 _KEY_CHARACTERS = frozenset(KEY_ALPHABET + KEY_ALPHABET.lower())
 _KEY_CHARACTER = f"[{KEY_ALPHABET}{KEY_ALPHABET.lower()}]"
 
+# A key may also start right after the escape of a line break or tab, so that
+# keys in serialized text such as JSON (line\nNPPR9...) are found as well.
+_START = r"(?:(?<![A-Za-z0-9])|(?<=\\[nrt]))"
+_END = r"(?![A-Za-z0-9])"
+
 # A grouped candidate is a whole run of five or more groups, so that a
 # five-character word next to a key ("Enter NPPR9 FWDCX ...") cannot hide it.
 _CANDIDATE = re.compile(
-    r"(?<![A-Za-z0-9])"
-    rf"(?:(?P<grouped>(?:{_GROUP}{_SEPARATOR}){{{_GROUPS_PER_KEY - 1},}}{_GROUP})"
-    rf"|(?P<contiguous>{_KEY_CHARACTER}{{{FULL_KEY_LENGTH}}}))"
-    r"(?![A-Za-z0-9])"
+    _START
+    + rf"(?:(?P<grouped>(?:{_GROUP}{_SEPARATOR}){{{_GROUPS_PER_KEY - 1},}}{_GROUP})"
+    + rf"|(?P<contiguous>{_KEY_CHARACTER}{{{FULL_KEY_LENGTH}}}))"
+    + _END
 )
 _PARTIAL_KEY = re.compile(f"{_KEY_CHARACTER}{{{PARTIAL_KEY_LENGTH}}}")
 
@@ -123,7 +128,8 @@ def _keys_in_run(run: str, offset: int) -> list[tuple[int, int]]:
     Every five consecutive groups are a candidate. Candidates with more groups
     of the strict key alphabet win, because English words contain vowels and
     keys do not, so "Enter NPPR9 FWDCX D2C8J H872K 2YT43" yields the last five
-    groups. Chosen keys never overlap.
+    groups. Next, candidates with more groups that contain a digit win, because
+    most key groups have one and words have none. Chosen keys never overlap.
     """
     group_count = (len(run) + 1) // _GROUP_STRIDE
     key_width = _GROUPS_PER_KEY * _GROUP_STRIDE - 1
@@ -132,27 +138,33 @@ def _keys_in_run(run: str, offset: int) -> list[tuple[int, int]]:
         start = first * _GROUP_STRIDE
         window = run[start : start + key_width]
         if _is_grouped_key(window):
-            candidates.append((-_strict_group_count(window), first))
+            candidates.append((-_strict_group_count(window), -_digit_group_count(window), first))
 
     chosen: list[int] = []
-    for _score, first in sorted(candidates):
+    for _strict, _digits, first in sorted(candidates):
         if all(abs(first - other) >= _GROUPS_PER_KEY for other in chosen):
             chosen.append(first)
     return [(offset + first * _GROUP_STRIDE, offset + first * _GROUP_STRIDE + key_width) for first in chosen]
 
 
 def _is_grouped_key(window: str) -> bool:
-    groups = [window[index : index + _GROUP_LENGTH] for index in range(0, len(window), _GROUP_STRIDE)]
-    if any(is_masked(group) for group in groups[: _GROUPS_PER_KEY - 1]):
+    if any(is_masked(group) for group in _groups(window)[: _GROUPS_PER_KEY - 1]):
         return False
     if " " in window:
         return _has_letter_and_digit(window)
     return any(character.isalpha() for character in window)
 
 
+def _groups(window: str) -> list[str]:
+    return [window[index : index + _GROUP_LENGTH] for index in range(0, len(window), _GROUP_STRIDE)]
+
+
 def _strict_group_count(window: str) -> int:
-    groups = [window[index : index + _GROUP_LENGTH] for index in range(0, len(window), _GROUP_STRIDE)]
-    return sum(1 for group in groups if set(group) <= _KEY_CHARACTERS)
+    return sum(1 for group in _groups(window) if set(group) <= _KEY_CHARACTERS)
+
+
+def _digit_group_count(window: str) -> int:
+    return sum(1 for group in _groups(window) if any(character.isdigit() for character in group))
 
 
 def _has_letter_and_digit(text: str) -> bool:

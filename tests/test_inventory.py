@@ -91,7 +91,9 @@ def test_dotted_date_accepted():
     ("row", "column", "fragment"),
     [
         (GOOD_ROW.replace(",7QJ2K,", ",7QJ2,"), "partial_product_key", "exactly the last five characters"),
-        (GOOD_ROW.replace(",7QJ2K,", ",7QJ2A,"), "partial_product_key", "BCDFGHJKMPQRTVWXY2346789"),
+        (GOOD_ROW.replace(",7QJ2K,", ",7QJ2A,"), "partial_product_key", "alphabet has no A; "),
+        (GOOD_ROW.replace(",7QJ2K,", ",7QJ2A,"), "partial_product_key", "BCDFGHJKMNPQRTVWXY2346789"),
+        (GOOD_ROW.replace(",7QJ2K,", ",7OJ2I,"), "partial_product_key", "alphabet has no I, O; "),
         (GOOD_ROW.replace(",7QJ2K,", ",,"), "partial_product_key", "is empty"),
         (GOOD_ROW.replace(",150,150,", ",-1,150,"), "allotment", "negative number '-1'; enter 0 or more"),
         (GOOD_ROW.replace(",150,150,", ",1.5,150,"), "allotment", "whole number"),
@@ -150,10 +152,18 @@ def test_duplicate_reported_even_when_row_has_other_problems(tmp_path):
         (FULL_KEY.replace("-", ""), "notes"),
         (FULL_KEY.lower(), "notes"),
         (f"old key was {FULL_KEY} (replaced)", "notes"),
+        (FULL_KEY.replace("-", " "), "notes"),
+        (FULL_KEY.replace("-", "\u2013"), "notes"),
+        (FULL_KEY.replace("-", "\u2014"), "notes"),
+        (f"typed as {FULL_KEY.replace('-', ' ').lower()} by hand", "notes"),
+        (FULL_KEY, "custodian"),
+        (FULL_KEY.replace("-", " "), "agreement"),
     ],
 )
 def test_full_key_in_any_cell_is_rejected_without_echo(tmp_path, cell_text, column):
-    path = write(tmp_path, HEADER + "\n" + GOOD_ROW + f'"{cell_text}"\n')
+    cells = {"notes": "", "custodian": "Desktop team", "agreement": "EA 1234"}
+    row = GOOD_ROW.replace(f",{cells[column]},", f',"{cell_text}",') if column != "notes" else GOOD_ROW + f'"{cell_text}"'
+    path = write(tmp_path, HEADER + "\n" + row + "\n")
 
     with pytest.raises(InventoryError) as caught:
         load_inventory(path)
@@ -226,3 +236,69 @@ def test_missing_file(tmp_path):
 
 def test_header_only_is_an_empty_inventory(tmp_path):
     assert load_inventory(write(tmp_path, HEADER + "\n")).keys == ()
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "ABCDE-FGHJK-MNPQR-TVWXY-2346B",
+        "ABCDE FGHJK MNPQR TVWXY 2346B",
+        "ABCDE\u2013FGHJK\u2013MNPQR\u2013TVWXY\u20132346B",
+        "BCDFGHJKMNPQRTVWXY2346B7Q",
+    ],
+)
+@pytest.mark.parametrize("column", ["partial_product_key", "notes"])
+def test_key_shapes_rejected_in_any_cell(tmp_path, written, column):
+    row = GOOD_ROW.replace(",7QJ2K,", f",{written},") if column == "partial_product_key" else GOOD_ROW + written
+
+    problems = problems_of(tmp_path, row)
+
+    assert [(problem.line, problem.column) for problem in problems] == [(2, column)]
+    message = str(problems[0])
+    assert "full 25-character product key" in message
+    assert f"ending in {written[-5:]}" in message
+    assert written[:10] not in message
+    assert written[:5] not in message
+
+
+def test_long_partial_key_not_echoed(tmp_path):
+    written = "ABCDE_FGHJK_MNPQR_TVWXY_2346B"
+
+    problems = problems_of(tmp_path, GOOD_ROW.replace(",7QJ2K,", f",{written},"))
+
+    assert [(problem.line, problem.column) for problem in problems] == [(2, "partial_product_key")]
+    assert problems[0].message == (
+        "is not a partial product key: it has 29 characters (ending in 2346B); "
+        "keep only the last five characters of the key"
+    )
+
+
+def test_short_partial_key_message(tmp_path):
+    problems = problems_of(tmp_path, GOOD_ROW.replace(",7QJ2K,", ",7QJ2,"))
+
+    assert problems[0].message.startswith("is not a partial product key: it has 4 characters ('7QJ2')")
+
+
+@pytest.mark.parametrize("partial", ["2YN43", "n7qj2", "NNNNN"])
+def test_partial_key_with_n_accepted(tmp_path, partial):
+    (item,) = load_inventory(write(tmp_path, HEADER + "\n" + GOOD_ROW.replace(",7QJ2K,", f",{partial},") + "\n")).keys
+
+    assert item.partial_product_key == partial.upper()
+
+
+def test_ids_in_notes_accepted(tmp_path):
+    notes = (
+        "ProductID 00330-80000-00000-AA946; ApplicationID 55c92734-d682-4d71-983e-d6ec3f16059f; "
+        "extended PID 03612-03311-000-000001-03-1033-26200.0000-2232026; "
+        "installation ID 245572112661545759834448712380518432897778014680406029450286423"
+    )
+
+    (item,) = load_inventory(write(tmp_path, HEADER + "\n" + GOOD_ROW + f'"{notes}"\n')).keys
+
+    assert item.notes == notes
+
+
+def test_missing_file_message(tmp_path):
+    (problem,) = check_inventory(tmp_path / "absent.csv")
+
+    assert problem.message == "file not found; check the path"

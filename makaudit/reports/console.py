@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, Group, JustifyMethod
 from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text
@@ -57,9 +57,25 @@ def _add_identifier_column(table: RichTable, heading: str, values: Iterable[obje
     table.add_column(heading, no_wrap=True, overflow="fold", min_width=max(widest, 1))
 
 
-def _add_message_column(table: RichTable, heading: str) -> None:
-    """Add a column of sentences that wraps at spaces and folds a long word instead of cutting it."""
-    table.add_column(heading, overflow="fold", ratio=1)
+def _add_wrapping_column(table: RichTable, heading: str, justify: JustifyMethod = "left") -> None:
+    """Add a column that wraps at spaces (``162 / 150`` above ``(108.0%)``) and folds a word too long for it.
+
+    No minimum width is set: rich would restore it after narrowing the wrapping
+    columns, and the table would then overflow and cut its last column.
+    """
+    table.add_column(heading, justify=justify, overflow="fold")
+
+
+def _table(title: str | None = None) -> RichTable:
+    """Return an empty table with two spaces between columns and none at the edges, to leave room in 80 columns."""
+    return RichTable(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        show_edge=False,
+        collapse_padding=True,
+        pad_edge=False,
+    )
 
 
 def usage_text(key: KeyUsage, threshold: float, inventory_loaded: bool = True) -> Text:
@@ -109,31 +125,30 @@ def _counts_line(result: AnalysisResult) -> Text:
 
 def _keys_table(result: AnalysisResult) -> RichTable:
     inventory_loaded = result.inventory_loaded
-    partials = [partial_key(key.partial_product_key) or "" for key in result.keys]
-    title = "MAK usage against allotment" if inventory_loaded else f"MAK activations ({NO_INVENTORY})"
-    table = RichTable(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    keys = result.keys
+    threshold = result.near_limit_threshold
+    partials = [partial_key(key.partial_product_key) or "" for key in keys]
+    usage = [usage_text(key, threshold, inventory_loaded) for key in keys]
+    not_activated = [f"{key.installed_not_activated:,}" for key in keys]
+    remaining = ["" if key.remaining is None else f"{key.remaining:,}" for key in keys]
+    table = _table("MAK usage against allotment" if inventory_loaded else f"MAK activations ({NO_INVENTORY})")
 
     # Without an inventory a key has no ID, so the partial key alone names it.
+    labels = [key_label(key.key_id, partial) for key, partial in zip(keys, partials)]
     if inventory_loaded:
-        labels = [key_label(key.key_id, partial) for key, partial in zip(result.keys, partials)]
         _add_identifier_column(table, "Key", labels)
-    _add_identifier_column(table, "Partial key", partials)
-    table.add_column("Product", ratio=1, overflow="fold")
-    table.add_column("Activated / allotment" if inventory_loaded else "Activated", justify="right", no_wrap=True)
-    table.add_column("Not activated", justify="right", no_wrap=True)
+    _add_identifier_column(table, "Partial\nkey", partials)
+    _add_wrapping_column(table, "Product")
+    _add_wrapping_column(table, "Activated /\nallotment" if inventory_loaded else "Activated", justify="right")
+    _add_wrapping_column(table, "Not\nactivated", justify="right")
     if inventory_loaded:
-        table.add_column("Remaining", justify="right", no_wrap=True)
+        _add_wrapping_column(table, "Remaining", justify="right")
 
-    for position, key in enumerate(result.keys):
+    for position, key in enumerate(keys):
         cells: list[object] = [_text(labels[position])] if inventory_loaded else []
-        cells += [
-            _text(partials[position]),
-            _text(key.product),
-            usage_text(key, result.near_limit_threshold, inventory_loaded),
-            f"{key.installed_not_activated:,}",
-        ]
+        cells += [_text(partials[position]), _text(key.product), usage[position], not_activated[position]]
         if inventory_loaded:
-            cells.append("" if key.remaining is None else f"{key.remaining:,}")
+            cells.append(remaining[position])
         table.add_row(*cells)
 
     table.caption = _keys_caption(result)
@@ -150,11 +165,11 @@ def _keys_caption(result: AnalysisResult) -> str | None:
 
 def _findings_table(findings: list[Finding], title: str) -> RichTable:
     subjects = [finding.host or finding.key_id or partial_key(finding.partial_product_key) or "" for finding in findings]
-    table = RichTable(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    table = _table(title)
     table.add_column("Severity", no_wrap=True)
     table.add_column("Code", no_wrap=True)
     _add_identifier_column(table, "Host or key", subjects)
-    _add_message_column(table, "Message")
+    _add_wrapping_column(table, "Message")
 
     for finding, subject in zip(findings, subjects):
         message = _text(mask_product_keys(finding.message))
@@ -223,26 +238,32 @@ def _products_table(
     matched = [keys.find(record.partial_product_key) for record in records]
     partials = [partial_key(record.partial_product_key) for record in records]
     inventory_keys = [_inventory_key_cell(key, inventory_loaded) for key in matched]
+    usage = [Text("") if key is None else usage_text(key, threshold, inventory_loaded) for key in matched]
+    statuses = [_status_and_channel(record) for record in records]
 
-    table = RichTable(box=box.SIMPLE_HEAD, title="Products", title_justify="left")
-    table.add_column("Product", ratio=1, overflow="fold")
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Channel", no_wrap=True)
-    _add_identifier_column(table, "Partial key", partials)
-    _add_identifier_column(table, "Inventory key", inventory_keys)
-    table.add_column("Usage", justify="right", no_wrap=True)
+    table = _table("Products")
+    _add_wrapping_column(table, "Product")
+    _add_wrapping_column(table, "Status,\nchannel")
+    _add_identifier_column(table, "Partial\nkey", partials)
+    _add_identifier_column(table, "Inventory\nkey", inventory_keys)
+    _add_wrapping_column(table, "Usage", justify="right")
 
-    for record, key, partial, inventory_key in zip(records, matched, partials, inventory_keys):
-        status = "unknown" if record.license_status is None else record.license_status.label
+    rows = zip(records, matched, statuses, partials, inventory_keys, usage)
+    for record, key, status, partial, inventory_key, key_usage in rows:
         table.add_row(
             _text(record.name),
-            Text(status, style="green" if record.is_activated else "bold red"),
-            _text(record.channel.value),
+            status,
             _text(partial),
             _text(inventory_key, style="dim" if key is not None and key.key_id is None else ""),
-            Text("") if key is None else usage_text(key, threshold, inventory_loaded),
+            key_usage,
         )
     return table
+
+
+def _status_and_channel(record: LicenseRecord) -> Text:
+    """Return ``Licensed MAK``: status and channel share a column, to leave room for the key columns."""
+    status = "unknown" if record.license_status is None else record.license_status.label
+    return Text.assemble((status, "green" if record.is_activated else "bold red"), " ", (record.channel.value, "dim"))
 
 
 def _inventory_key_cell(key: KeyUsage | None, inventory_loaded: bool) -> str | None:

@@ -51,6 +51,8 @@ SEVERITY_FILLS = {
     Severity.INFO: PatternFill("solid", start_color="DDEBF7"),
 }
 SEVERITY_FONTS = {Severity.CRITICAL: Font(name="Calibri", bold=True, color="FFFFFF")}
+SUPPRESSED_FILL = PatternFill("solid", start_color="D9D9D9")
+SUPPRESSED_FONT = Font(name="Calibri", italic=True, color="7F7F7F")
 
 _WRAPPED_FINDING_COLUMNS = ("message", "remediation", "hosts")
 _POSITIONS_FIRST_COLUMN = 4
@@ -165,8 +167,12 @@ def _write_summary(sheet: WriteOnlyWorksheet, report: Report) -> None:
 
 
 def _summary_facts(report: Report) -> list[Fact]:
-    facts = [Fact("Report", report.title), *report.scan_facts, *report.counts]
-    facts += [Fact(f"Findings: {severity.value}", count, ColumnType.INTEGER) for severity, count in report.severity_counts]
+    facts = [Fact("Report", report.title), *report.scan_facts]
+    for fact in report.counts:
+        facts.append(fact)
+        if fact.label == "Not collected":
+            facts += [Fact(f"Not collected: {status}", count, ColumnType.INTEGER) for status, count in report.not_collected]
+    facts += [Fact(f"Active findings: {severity.value}", count, ColumnType.INTEGER) for severity, count in report.severity_counts]
     facts.append(Fact("Near-limit threshold", report.near_limit_threshold, ColumnType.PERCENT))
     return facts
 
@@ -199,21 +205,28 @@ def _write_keys(sheet: WriteOnlyWorksheet, report: Report) -> None:
 
 def _write_findings(sheet: WriteOnlyWorksheet, table: Table) -> None:
     severity_column = table.index("severity")
+    suppressed_column = table.index("suppressed")
     _prepare_sheet(sheet, fitted_widths(table.columns, table.rows))
 
     writers = [cell_writer(sheet, column, wrap=column.key in _WRAPPED_FINDING_COLUMNS) for column in table.columns]
     sheet.append(header_cells(sheet, [column.heading for column in table.columns]))
     for row in table.rows:
         cells = [write(value) for write, value in zip(writers, row)]
-        cells[severity_column] = _severity_cell(sheet, row[severity_column])
+        cells[severity_column] = _severity_cell(sheet, row[severity_column], suppressed=row[suppressed_column] == "yes")
         sheet.append(cells)
 
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{len(table.rows) + 1}"
 
 
-def _severity_cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
+def _severity_cell(sheet: WriteOnlyWorksheet, value: object, suppressed: bool) -> WriteOnlyCell:
+    """Fill the severity cell in its colour, or in grey for a suppressed finding, which needs no action."""
     severity = Severity(value)
     cell = WriteOnlyCell(sheet, severity.value)
+    if suppressed:
+        cell.fill = SUPPRESSED_FILL
+        cell.font = SUPPRESSED_FONT
+        return cell
+
     cell.fill = SEVERITY_FILLS[severity]
     if severity in SEVERITY_FONTS:
         cell.font = SEVERITY_FONTS[severity]
@@ -237,7 +250,9 @@ def _add_usage_chart(summary: WriteOnlyWorksheet, keys: WriteOnlyWorksheet, repo
     for key in ("activated", "allotment"):
         column = table.index(key) + 1
         chart.add_data(Reference(keys, min_col=column, min_row=1, max_row=last_row), titles_from_data=True)
-    chart.set_categories(Reference(keys, min_col=table.index("key_id") + 1, min_row=2, max_row=last_row))
+    # Without an inventory the key ID column is empty, so the partial keys name the bars.
+    category = "key_id" if report.inventory_loaded else "partial_product_key"
+    chart.set_categories(Reference(keys, min_col=table.index(category) + 1, min_row=2, max_row=last_row))
     _show_axes(chart)
 
     chart.width = min(max(16.0, 1.6 * len(table.rows)), 60.0)

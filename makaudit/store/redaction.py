@@ -1,28 +1,24 @@
 """Keep secrets and full product keys out of the history database.
 
 Scan parameters lose every entry whose name contains password, secret, token
-or credential, and a value that looks like a full 25-character product key is
+or credential, and a value that contains a full 25-character product key is
 rejected. Text from endpoints (documents, messages) keeps only the last five
-characters of anything shaped like a full key.
+characters of each full key. :mod:`makaudit.productkey` decides what a full key is.
 """
 
 from __future__ import annotations
 
 import enum
 import json
-import re
 from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any, Mapping
 
 from makaudit.errors import StoreError
 from makaudit.model import format_utc
+from makaudit.productkey import contains_full_key, mask_full_keys
 
 SECRET_NAME_PARTS = ("password", "secret", "token", "credential")
-
-FULL_PRODUCT_KEY = re.compile(r"(?<![A-Z0-9])(?:[A-Z0-9]{5}-){4}([A-Z0-9]{5})(?![A-Z0-9])", re.IGNORECASE)
-"""Five groups of five letters or digits separated by dashes; group 1 is the partial product key."""
-
 
 def is_secret_name(name: str) -> bool:
     lowered = name.lower()
@@ -30,12 +26,16 @@ def is_secret_name(name: str) -> bool:
 
 
 def contains_full_product_key(text: str) -> bool:
-    return FULL_PRODUCT_KEY.search(text) is not None
+    """Tell whether ``text`` contains a full product key in any form makaudit detects."""
+    return contains_full_key(text)
 
 
 def mask_full_product_keys(text: str) -> str:
-    """Replace every full product key in ``text`` with ``*****-*****-*****-*****-`` and its last five characters."""
-    return FULL_PRODUCT_KEY.sub(lambda match: "*****-*****-*****-*****-" + match.group(1), text)
+    """Replace every full product key in ``text`` with ``XXXXX-XXXXX-XXXXX-XXXXX-`` and its last five characters.
+
+    Rows stored before this masking used ``*****-*****-*****-*****-`` instead, which is not a key either.
+    """
+    return mask_full_keys(text)
 
 
 def sanitize_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:

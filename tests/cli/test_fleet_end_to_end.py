@@ -94,7 +94,7 @@ def test_scan_over_https_without_ca_bundle_fails_validation(tmp_path):
             password=server.password,
         )
 
-    assert completed.returncode == 0, completed.stderr
+    assert completed.returncode == 3, completed.stderr
     hosts = json.loads(completed.stdout)["hosts"]
     assert [host["status"] for host in hosts] == ["error", "error"]
     assert all("certificate" in host["error"].lower() for host in hosts)

@@ -137,6 +137,7 @@ def make_result(**changes: object) -> AnalysisResult:
         ),
         trends=sample_trends(),
         near_limit_threshold=0.9,
+        inventory_loaded=True,
     )
     values.update(changes)
     return AnalysisResult(**values)  # type: ignore[arg-type]
