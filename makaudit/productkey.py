@@ -25,6 +25,7 @@ text masked before) are not a key.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 KEY_ALPHABET = "BCDFGHJKMNPQRTVWXY2346789"
 """Characters of a Windows 8 and later product key. ``N`` marks a position and may stand anywhere."""
@@ -32,7 +33,7 @@ KEY_ALPHABET = "BCDFGHJKMNPQRTVWXY2346789"
 PARTIAL_KEY_LENGTH = 5
 FULL_KEY_LENGTH = 25
 MASK_PREFIX = "XXXXX-XXXXX-XXXXX-XXXXX-"
-"""What replaces the first twenty characters of a full key in masked text."""
+"""Replacement for the first twenty characters of a full key in masked text."""
 
 _MASK_CHARACTERS = frozenset("Xx*")
 _GROUP_LENGTH = 5
@@ -75,7 +76,9 @@ def is_masked(group: str) -> bool:
 def find_full_keys(text: str) -> list[str]:
     """Return every full product key in ``text``, as written there.
 
-    The returned strings are full keys: never log, show or store them.
+    When a run of more than five groups leaves it open which five are the key,
+    the returned string covers all of them. The returned strings contain full
+    keys: never log, show or store them.
     """
     return [text[start:end] for start, end in _key_spans(text)]
 
@@ -129,7 +132,9 @@ def _keys_in_run(run: str, offset: int) -> list[tuple[int, int]]:
     of the strict key alphabet win, because English words contain vowels and
     keys do not, so "Enter NPPR9 FWDCX D2C8J H872K 2YT43" yields the last five
     groups. Next, candidates with more groups that contain a digit win, because
-    most key groups have one and words have none. Chosen keys never overlap.
+    most key groups have one and words have none. Overlapping candidates that
+    still tie are merged into one span, so that masking it hides the key
+    whichever of them it is. Spans never overlap.
     """
     group_count = (len(run) + 1) // _GROUP_STRIDE
     key_width = _GROUPS_PER_KEY * _GROUP_STRIDE - 1
@@ -138,13 +143,31 @@ def _keys_in_run(run: str, offset: int) -> list[tuple[int, int]]:
         start = first * _GROUP_STRIDE
         window = run[start : start + key_width]
         if _is_grouped_key(window):
-            candidates.append((-_strict_group_count(window), -_digit_group_count(window), first))
+            score = (-_strict_group_count(window), -_digit_group_count(window))
+            candidates.append((score, first))
 
-    chosen: list[int] = []
-    for _strict, _digits, first in sorted(candidates):
-        if all(abs(first - other) >= _GROUPS_PER_KEY for other in chosen):
-            chosen.append(first)
-    return [(offset + first * _GROUP_STRIDE, offset + first * _GROUP_STRIDE + key_width) for first in chosen]
+    chosen: list[_GroupSpan] = []
+    for score, first in sorted(candidates):
+        last = first + _GROUPS_PER_KEY - 1
+        overlapping = [span for span in chosen if first <= span.last and span.first <= last]
+        if not overlapping:
+            chosen.append(_GroupSpan(score, first, last))
+        elif len(overlapping) == 1 and overlapping[0].score == score:
+            overlapping[0].first = min(overlapping[0].first, first)
+            overlapping[0].last = max(overlapping[0].last, last)
+
+    return [
+        (offset + span.first * _GROUP_STRIDE, offset + span.last * _GROUP_STRIDE + _GROUP_LENGTH) for span in chosen
+    ]
+
+
+@dataclass
+class _GroupSpan:
+    """Groups ``first`` to ``last`` (inclusive) of a run, chosen as one key with the candidate score ``score``."""
+
+    score: tuple[int, int]
+    first: int
+    last: int
 
 
 def _is_grouped_key(window: str) -> bool:

@@ -37,7 +37,7 @@ def read_paths(paths: Sequence[Path]) -> list[HostResult]:
     """
     for path in paths:
         if not Path(path).exists():
-            raise InputError(f"{path}: no such file or folder; check the path given to import")
+            raise InputError(f"{path}: no such file or folder; check the path")
 
     results: list[HostResult] = []
     for file_path in _files(paths):

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
         json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        _print_tables(make_console(), document)
+        _print_tables(make_console(), document, inventory_loaded=context.inventory is not None)
     return 0
 
 
@@ -65,7 +65,7 @@ def _partial_key_for(key: str, inventory) -> str:
     raise UsageError(f"key id {key!r} is not in the inventory; use a key_id from it or the key's last five characters")
 
 
-def _print_tables(console: Console, document: dict) -> None:
+def _print_tables(console: Console, document: dict, *, inventory_loaded: bool) -> None:
     scans = Table(title="Scans")
     for column in ("id", "started", "finished", "status", "hosts", "ok"):
         scans.add_column(column)
@@ -80,7 +80,7 @@ def _print_tables(console: Console, document: dict) -> None:
         for row in document["key_usage"]:
             usage.add_row(
                 str(row["scan_id"]),
-                row.get("key_id") or "(not in inventory)",
+                row.get("key_id") or ("(not in inventory)" if inventory_loaded else "(no inventory loaded)"),
                 row["partial_product_key"],
                 str(row["activated"]),
                 str(len(row.get("hosts_added", []))),

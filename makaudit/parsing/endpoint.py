@@ -86,7 +86,7 @@ def _check_format(data: Mapping[str, Any], source: str) -> None:
 
 
 def _reject_full_keys(data: Mapping[str, Any], source: str) -> None:
-    """Raise ParseError when any field name or string value holds a full product key.
+    """Raise ParseError when any field name or string value contains a full product key.
 
     The message names the field and the key's last five characters, never the key.
     """

@@ -87,7 +87,8 @@ def _resolve_link(path: Path) -> Path:
         pass
     except OSError as error:
         if error.errno == errno.ELOOP:
-            raise ReportWriteError(path, "the symbolic link is part of a loop; point it at a regular file or choose another path") from error
+            message = "the symbolic link is part of a loop; point it at a regular file or choose another path"
+            raise ReportWriteError(path, message) from error
         raise ReportWriteError(path, f"cannot follow the symbolic link ({error.strerror})") from error
 
     logger.debug("the report path %s is a symbolic link; writing to %s", path, target)

@@ -92,6 +92,9 @@ def render_summary(console: Console, result: AnalysisResult) -> None:
     """Print the host counts, a table of keys against their allotment, and the worst findings."""
     console.print(_counts_line(result))
     console.print(_keys_table(result))
+    note = _keys_note(result)
+    if note:
+        console.print(Text(note, style="dim"))
 
     findings = sort_findings(result.findings)
     if not findings:
@@ -150,21 +153,25 @@ def _keys_table(result: AnalysisResult) -> RichTable:
         if inventory_loaded:
             cells.append(remaining[position])
         table.add_row(*cells)
-
-    table.caption = _keys_caption(result)
     return table
 
 
-def _keys_caption(result: AnalysisResult) -> str | None:
+def _keys_note(result: AnalysisResult) -> str | None:
+    """Return the line printed under the keys table, when the table needs one."""
     if result.inventory_loaded:
         return None if result.keys else "No MAK was found and the inventory lists no keys."
     if not result.keys:
         return f"No MAK was found on the hosts ({NO_INVENTORY})."
-    return f"{NO_INVENTORY.capitalize()}: MAKs are listed by partial product key; give --inventory to match them to their allotments."
+    return (
+        f"{NO_INVENTORY.capitalize()}: MAKs are listed by partial product key. "
+        "Give --inventory to match them to their allotments."
+    )
 
 
 def _findings_table(findings: list[Finding], title: str) -> RichTable:
-    subjects = [finding.host or finding.key_id or partial_key(finding.partial_product_key) or "" for finding in findings]
+    subjects = [
+        finding.host or finding.key_id or partial_key(finding.partial_product_key) or "" for finding in findings
+    ]
     table = _table(title)
     table.add_column("Severity", no_wrap=True)
     table.add_column("Code", no_wrap=True)

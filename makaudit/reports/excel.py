@@ -171,7 +171,8 @@ def _summary_facts(report: Report) -> list[Fact]:
     for fact in report.counts:
         facts.append(fact)
         if fact.label == "Not collected":
-            facts += [Fact(f"Not collected: {status}", count, ColumnType.INTEGER) for status, count in report.not_collected]
+            for status, count in report.not_collected:
+                facts.append(Fact(f"Not collected: {status}", count, ColumnType.INTEGER))
     facts += [Fact(f"Active findings: {severity.value}", count, ColumnType.INTEGER) for severity, count in report.severity_counts]
     facts.append(Fact("Near-limit threshold", report.near_limit_threshold, ColumnType.PERCENT))
     return facts

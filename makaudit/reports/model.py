@@ -34,7 +34,7 @@ DEFAULT_TITLE = "Volume activation audit"
 NOT_IN_INVENTORY = "(not in inventory)"
 NO_INVENTORY_NOTE = "none given: MAKs are listed by partial product key, without key ID or allotment"
 NO_DATA = "no data"
-"""How the not-collected breakdown names a host that reported success but returned no licensing data."""
+"""Breakdown label of a host that reported success but returned no licensing data."""
 
 # A finding about a revoked key can list thousands of hosts; a table cell shows
 # the first ones and the count of the rest.
@@ -405,7 +405,9 @@ def _hosts_table(hosts: Sequence[HostResult], key_index: KeyIndex, inventory_loa
     return Table("Hosts", HOST_COLUMNS, tuple(_host_rows(hosts, key_index, inventory_loaded)))
 
 
-def _host_rows(hosts: Sequence[HostResult], key_index: KeyIndex, inventory_loaded: bool) -> Iterator[tuple[CellValue, ...]]:
+def _host_rows(
+    hosts: Sequence[HostResult], key_index: KeyIndex, inventory_loaded: bool
+) -> Iterator[tuple[CellValue, ...]]:
     for host in hosts:
         state = host.state
         if state is None:

@@ -55,7 +55,9 @@ def host_verdict(host: HostResult, keys: KeyIndex, threshold: float, *, inventor
 
     if len(records) == 1:
         return "Activated " + _activated_phrase(records[0], keys, threshold, inventory_loaded)
-    parts = [f"{record.application.value} {_activated_phrase(record, keys, threshold, inventory_loaded)}" for record in records]
+    parts = [
+        f"{record.application.value} {_activated_phrase(record, keys, threshold, inventory_loaded)}" for record in records
+    ]
     return "Activated: " + "; ".join(parts)
 
 

@@ -35,8 +35,8 @@ def test_summary_key_usage(result):
 
 
 def test_summary_counts_line(result):
-    text = render(lambda console: render_summary(console, result))
-    assert "13 hosts, 10 reachable, 7 fully activated" in text
+    text = render(lambda console: render_summary(console, result), width=200)
+    assert "13 hosts, 10 collected, 3 not collected (1 unreachable, 1 auth_failed, 1 timeout), 7 fully activated" in text
     assert "1 critical, 2 high" in text
 
 

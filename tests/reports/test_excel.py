@@ -135,10 +135,14 @@ def test_summary_facts_and_counts(workbook, result):
     assert facts["Scan started (UTC)"] == datetime(2026, 12, 4, 19, 30)
     assert facts["Targets"] == 13
     assert facts["Hosts"] == len(result.hosts)
-    assert facts["Reachable"] == 10
-    assert facts["Not reachable"] == 3
-    assert facts["Findings: critical"] == 1
-    assert facts["Findings: high"] == 2
+    assert facts["Collected"] == 10
+    assert facts["Not collected"] == 3
+    assert facts["Not collected: unreachable"] == 1
+    assert facts["Not collected: auth_failed"] == 1
+    assert facts["Not collected: timeout"] == 1
+    assert facts["Not collected: error"] == 0
+    assert facts["Active findings: critical"] == 1
+    assert facts["Active findings: high"] == 2
     assert facts["Near-limit threshold"] == pytest.approx(0.9)
 
 
@@ -219,10 +223,10 @@ def test_unreachable_sheet(workbook):
 
 def test_history_sheet_and_line_chart(workbook):
     sheet = workbook["History"]
-    assert header(sheet) == ["Scan", "Started (UTC)", "WIN-ENT-A", "OFF-PP-A", "not in inventory (ZZZZZ)"]
+    assert header(sheet) == ["Scan", "Started (UTC)", "OFF-PP-A", "WIN-ENT-A", "not in inventory (ZZZZZ)"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
-    assert rows[0] == (1, datetime(2026, 11, 1, 2, 0), 1, 7, None)
-    assert rows[2] == (3, datetime(2026, 11, 15, 2, 0), 3, 9, 1)
+    assert rows[0] == (1, datetime(2026, 11, 1, 2, 0), 7, 1, None)
+    assert rows[2] == (3, datetime(2026, 11, 15, 2, 0), 9, 3, 1)
 
     charts = sheet._charts
     assert len(charts) == 1

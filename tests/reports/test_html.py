@@ -153,8 +153,8 @@ def test_unreachable_table(page):
 
 def test_history_table(page):
     rows = page.tables["history-table"]
-    assert rows[0] == ["Scan", "Started (UTC)", "WIN-ENT-A", "OFF-PP-A", "not in inventory (ZZZZZ)"]
-    assert rows[1] == ["1", "2026-11-01 02:00", "1", "7", ""]
+    assert rows[0] == ["Scan", "Started (UTC)", "OFF-PP-A", "WIN-ENT-A", "not in inventory (ZZZZZ)"]
+    assert rows[1] == ["1", "2026-11-01 02:00", "7", "1", ""]
 
 
 def test_scan_facts_shown(result):

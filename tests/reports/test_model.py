@@ -17,10 +17,10 @@ from report_samples import SCAN, make_result
 def test_counts_from_hosts(result):
     counts = {fact.label: fact.value for fact in build_report(result).counts}
     assert counts["Hosts"] == 13
-    assert counts["Reachable"] == 10
-    assert counts["Not reachable"] == 3
+    assert counts["Collected"] == 10
+    assert counts["Not collected"] == 3
     assert counts["Activated (every keyed product Licensed)"] == 7
-    assert counts["Reachable but not fully activated"] == 3
+    assert counts["Collected but not fully activated"] == 3
 
 
 def test_severity_counts_worst_first(result):
@@ -83,7 +83,7 @@ def test_grace_days_rounded_down(result):
 def test_history_columns_per_key(result):
     history = build_report(result).history
     assert history is not None
-    assert [column.heading for column in history.columns][2:] == ["WIN-ENT-A", "OFF-PP-A", "not in inventory (ZZZZZ)"]
+    assert [column.heading for column in history.columns][2:] == ["OFF-PP-A", "WIN-ENT-A", "not in inventory (ZZZZZ)"]
     assert history.column_values("scan_id") == [1, 2, 3]
 
 
@@ -102,9 +102,9 @@ def test_findings_list_capped():
 
     finding = sample_findings()[1]
     many = type(finding)(**{**finding.__dict__, "hosts": tuple(f"PC-{index}" for index in range(25))})
-    row = build_report(make_result(findings=(many,))).findings.rows[0]
-    assert row[-2] == 25
-    assert row[-1].endswith("PC-19 and 5 more")
+    table = build_report(make_result(findings=(many,))).findings
+    assert table.column_values("affected_hosts") == [25]
+    assert table.column_values("hosts")[0].endswith("PC-19 and 5 more")
 
 
 def test_partial_key_cuts_full_key(caplog):
@@ -123,6 +123,35 @@ def test_mask_full_key_in_text():
     assert mask_product_keys("no key here") == "no key here"
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "NPPR9FWDCXD2C8JH872K2YT43",
+        "nppr9 fwdcx d2c8j h872k 2yt43",
+        "NPPR9\u2013FWDCX\u2013D2C8J\u2013H872K\u20132YT43",
+        "NPPR9\u2014FWDCX\u2014D2C8J\u2014H872K\u20142YT43",
+    ],
+)
+def test_mask_key_forms_in_text(written, caplog):
+    with caplog.at_level(logging.WARNING):
+        masked = mask_product_keys(f"slmgr /ipk {written} failed")
+
+    assert masked == "slmgr /ipk XXXXX-XXXXX-XXXXX-XXXXX-2YT43 failed"
+    assert "masked 1 full product key(s)" in caplog.text
+    assert "NPPR9" not in caplog.text.upper()
+
+
+def test_mask_leaves_ids_alone():
+    text = "activation ID 55c92734-d682-4d71-983e-d6ec3f16059f, product ID 00330-80000-00000-AA946"
+
+    assert mask_product_keys(text) == text
+
+
+@pytest.mark.parametrize("written", ["NPPR9 FWDCX D2C8J H872K 2YT43", "nppr9\u2013fwdcx\u2013d2c8j\u2013h872k\u20132yt43"])
+def test_partial_key_cuts_key_forms(written):
+    assert partial_key(written) == "2YT43"
+
+
 def test_key_index_duplicate_partial(caplog):
     first = KeyUsage("A", "7QJ2K", None, 1, 0, 0, None)
     second = KeyUsage("B", "7qj2k", None, 1, 0, 0, None)
@@ -130,3 +159,40 @@ def test_key_index_duplicate_partial(caplog):
         index = KeyIndex((first, second))
     assert index.find("7QJ2K") is first
     assert "share the partial product key" in caplog.text
+
+
+def test_not_collected_by_status(result):
+    assert dict(build_report(result).not_collected) == {"unreachable": 1, "auth_failed": 1, "timeout": 1, "error": 0}
+
+
+def test_not_collected_counts_reached_failures():
+    from makaudit.model import HostResult, HostStatus
+
+    failed = HostResult(target="pc-q", status=HostStatus.ERROR, error="shell quota exceeded")
+    report = build_report(make_result(hosts=(failed,)))
+    counts = {fact.label: fact.value for fact in report.counts}
+    assert counts["Not collected"] == 1
+    assert "Not reachable" not in counts
+    assert dict(report.not_collected)["error"] == 1
+
+
+def test_not_collected_ok_without_state():
+    from makaudit.model import HostResult, HostStatus
+
+    empty = HostResult(target="pc-e", status=HostStatus.OK)
+    assert dict(build_report(make_result(hosts=(empty,))).not_collected)["no data"] == 1
+
+
+def test_history_keys_sorted():
+    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    points = (
+        KeyTrendPoint(1, start, None, "ZZZZZ", 1),
+        KeyTrendPoint(1, start, "win-b", "BBBBB", 2),
+        KeyTrendPoint(1, start, None, "AAAAA", 3),
+        KeyTrendPoint(1, start, "OFF-A", "CCCCC", 4),
+        KeyTrendPoint(1, start, "WIN-A", "DDDDD", 5),
+    )
+    history = build_report(make_result(trends=points)).history
+    headings = [column.heading for column in history.columns][2:]
+    assert headings == ["OFF-A", "WIN-A", "win-b", "not in inventory (AAAAA)", "not in inventory (ZZZZZ)"]
+    assert history.rows[0][2:] == (4, 5, 2, 3, 1)

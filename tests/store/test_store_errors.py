@@ -204,6 +204,50 @@ def test_full_key_parameter_rejected(store: HistoryStore) -> None:
     assert store.list_scans() == []
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        FULL_KEY.replace("-", ""),
+        FULL_KEY.replace("-", " "),
+        FULL_KEY.replace("-", "\u2013"),
+        "ABCDE-FGHJK-MNPQR-TVWXY-2346B",
+    ],
+)
+def test_key_forms_in_parameters_rejected(store: HistoryStore, written: str) -> None:
+    with pytest.raises(StoreError) as raised:
+        store.begin_scan("scan", {"targets": ["pc-1"], "comment": f"key {written}"})
+
+    assert "parameters.comment" in str(raised.value)
+    assert written[:10] not in str(raised.value)
+    assert store.list_scans() == []
+
+
+@pytest.mark.parametrize(
+    "written",
+    [FULL_KEY.replace("-", ""), FULL_KEY.replace("-", " ").lower(), FULL_KEY.replace("-", "\u2014")],
+)
+def test_key_forms_in_error_masked(db_path: Path, written: str) -> None:
+    with HistoryStore.open(db_path) as store:
+        scan_id = store.begin_scan("scan", {})
+        store.add_host_result(scan_id, failed_result("pc-2", HostStatus.ERROR, f"slmgr /ipk {written}\nfailed"))
+        store.finish_scan(scan_id)
+        [result] = store.latest_results()
+
+    assert result.error == "slmgr /ipk XXXXX-XXXXX-XXXXX-XXXXX-2YT43\nfailed"
+    raw = b"".join(path.read_bytes() for path in db_path.parent.iterdir())
+    assert written.encode() not in raw
+    assert b"NPPR9" not in raw.upper()
+
+
+def test_guid_parameters_kept(store: HistoryStore) -> None:
+    parameters = {"targets": ["pc-1"], "activation_id": "55c92734-d682-4d71-983e-d6ec3f16059f"}
+
+    scan_id = store.begin_scan("scan", parameters)
+
+    assert store.list_scans()[0].parameters == parameters
+    assert scan_id is not None
+
+
 def test_unstorable_parameter_rejected(store: HistoryStore) -> None:
     with pytest.raises(StoreError, match="parameters.callback has the type function"):
         store.begin_scan("scan", {"callback": lambda: None})
