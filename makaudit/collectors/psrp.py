@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
+import requests
 from pypsrp.complex_objects import PSInvocationState
 from pypsrp.powershell import PowerShell, RunspacePool
-import requests
 from pypsrp.wsman import WSMan, _TransportHTTP
 
 from makaudit.collectors.failures import PHASE_RUN
@@ -76,6 +76,7 @@ class PSRPCollector(RemoteCollector):
             no_proxy=True,
             reconnection_retries=0,
         )
+        # Swapping the class keeps the transport that WSMan built from its own arguments.
         wsman.transport.__class__ = _NoEnvironmentTransport
         return wsman
 
@@ -97,6 +98,9 @@ class _NoEnvironmentTransport(_TransportHTTP):
     ``trust_env`` on still scans the environment for proxy settings before
     each request, a measurable share of the CPU time per host in large scans.
     pypsrp reads the environment once, when it builds the session, and that stays.
+
+    NOTE: this extends pypsrp's private ``_TransportHTTP._build_session``
+    (checked with pypsrp 0.9.1), so a pypsrp upgrade must be checked against it.
     """
 
     def _build_session(self) -> requests.Session:

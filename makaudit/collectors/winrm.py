@@ -128,6 +128,7 @@ class WinRMCollector(RemoteCollector):
             message_encryption="auto",
             proxy=None,
         )
+        # Swapping the class keeps the transport that Protocol built from its own arguments.
         protocol.transport.__class__ = _NoEnvironmentTransport
         return protocol
 
