@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import logging
 from datetime import datetime
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 from makaudit.analysis.frames import build_latest_frames, to_utc
 from makaudit.analysis.host_findings import host_findings
@@ -16,6 +14,7 @@ from makaudit.analysis.keys import key_usage, product_positions
 from makaudit.config import AuditConfig, Suppression
 from makaudit.inventory import Inventory
 from makaudit.model import AnalysisResult, Finding, HostResult, KeyTrendPoint, Severity
+from makaudit.gcpause import cyclic_gc_paused
 
 logger = logging.getLogger(__name__)
 
@@ -33,26 +32,8 @@ def analyse(
     against; a naive value is taken as UTC. Without an inventory every MAK seen is
     listed with key_id None, and no inventory finding (unknown key, overuse...) is raised.
     """
-    with _garbage_collection_paused():
+    with cyclic_gc_paused():
         return _analyse(hosts, inventory, config, to_utc(now), trends)
-
-
-@contextlib.contextmanager
-def _garbage_collection_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the analysis allocates its tables and findings.
-
-    A fleet of a million records is millions of live objects, and every full
-    collection walks all of them. On 1,000,000 generated records
-    (benchmarks/bench_analysis.py, shared 2-core machine) the pause cut the wall
-    time by about a third to a half. Collection resumes afterwards, also on error.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _analyse(
