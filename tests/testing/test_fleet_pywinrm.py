@@ -146,7 +146,7 @@ def test_unknown_user_is_rejected(fleet_factory, make_machine) -> None:
 
 def test_given_users_are_accepted(fleet_factory, make_machine) -> None:
     machine = make_machine()
-    fleet = fleet_factory([machine], users=[("CORP", "scanner", "S3cret!pass"), ("", "helpdesk", "Other#pass1")])
+    fleet_factory([machine], users=[("CORP", "scanner", "S3cret!pass"), ("", "helpdesk", "Other#pass1")])
     for username, password in (("CORP\\scanner", "S3cret!pass"), ("scanner", "S3cret!pass"), ("helpdesk", "Other#pass1")):
         client = winrm.Session(f"http://{machine.target}/wsman", auth=(username, password), transport="ntlm", proxy=None)
         assert client.run_cmd("hostname").std_out == f"{machine.name}\r\n".encode()
