@@ -39,10 +39,10 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
     context = load_run_context(args, config)
     results = read_paths(args.paths)
 
-    readable = [result for result in results if result.status is HostStatus.OK]
-    for result in results:
-        if result.status is not HostStatus.OK:
-            log.warning("could not read %s: %s", result.target, result.error)
+    readable = [host for host in results if host.status is HostStatus.OK]
+    for host in results:
+        if host.status is not HostStatus.OK:
+            log.warning("could not read %s: %s", host.target, host.error)
     if not readable:
         raise InputError(
             f"none of the {len(results)} file(s) under {', '.join(str(path) for path in args.paths)} could be read; "
