@@ -65,8 +65,8 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
         try:
             outcome = run_scan(targets, options, workers=workers, timeout=timeout, on_result=keep)
         finally:
-            status = "completed" if outcome is not None and not outcome.interrupted else "interrupted"
-            store.finish_scan(scan_id, status)
+            scan_status = "completed" if outcome is not None and not outcome.interrupted else "interrupted"
+            store.finish_scan(scan_id, scan_status)
         trends = store.trend_points(key_ids_by_partial_key(context.inventory))
 
     if outcome.interrupted:
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
         targets=len(targets),
     )
     written = write_reports(context, result, scan)
-    status = emit(context, result, written)
+    exit_status = emit(context, result, written)
 
     collected = sum(1 for host in outcome.results if host.status is HostStatus.OK)
     if outcome.results and collected == 0:
@@ -90,4 +90,4 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
             len(outcome.results),
         )
         return EXIT_RUN_FAILED
-    return status
+    return exit_status
