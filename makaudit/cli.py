@@ -65,6 +65,9 @@ def configure_logging(level_name: str | None, log_file: Path | None) -> None:
     handlers: list[logging.Handler] = [console_handler]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
+        if not log_file.exists():
+            # Created owner-only, like the history database: the log names hosts, accounts and errors.
+            os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         file_handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
         file_handler.setLevel(file_level)
         handlers.append(file_handler)
@@ -115,14 +118,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         config, config_values = read_config_values(config_path)
         resolve(args, config_values, config_dir=None if config_path is None else config_path.parent)
 
-        configure_logging(getattr(args, "log_level", None), getattr(args, "log_file", None))
+        log_file = getattr(args, "log_file", None)
+        try:
+            configure_logging(getattr(args, "log_level", None), log_file)
+        except OSError as error:
+            raise UsageError(f"cannot write the log file {log_file}: {error.strerror or error}; choose another --log-file") from None
         return args.handler(args, config)
 
     except MakauditError as error:
         print(f"makaudit: error: {error}", file=sys.stderr)
+        _log_to_file(logging.ERROR, f"run failed with exit status {error.exit_code}: {error}")
         return error.exit_code
     except KeyboardInterrupt:
         print("makaudit: interrupted", file=sys.stderr)
+        _log_to_file(logging.ERROR, "interrupted")
         return EXIT_RUN_FAILED
     except BrokenPipeError:
         _silence_stdout()
@@ -133,6 +142,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         print(f"makaudit: error: could not write the output: {error.strerror or error}", file=sys.stderr)
         return EXIT_RUN_FAILED
+
+
+def _log_to_file(level: int, message: str) -> None:
+    """Write a message to the log file only, because standard error already shows it to the user."""
+    record = logging.LogRecord("makaudit", level, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_makaudit", False) and isinstance(handler, logging.FileHandler):
+            handler.handle(record)
 
 
 def _interrupt_on_sigterm(signum: int, frame: object) -> None:

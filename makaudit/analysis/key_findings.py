@@ -41,10 +41,11 @@ def key_findings(
                 findings.append(_unknown_key(usage, installed_hosts[partial]))
             continue
 
-        findings += _allotment_findings(usage, config, activated_hosts.get(partial, ()))
-        if partial in installed_hosts:
-            findings += _status_findings(usage, key, installed_hosts[partial])
-        rotation = _rotation_due(key, config, today)
+        using_hosts = installed_hosts.get(partial, ())
+        findings += _allotment_findings(usage, config, activated_hosts.get(partial, ()), using_hosts)
+        if using_hosts:
+            findings += _status_findings(usage, key, using_hosts)
+        rotation = _rotation_due(key, config, today, using_hosts)
         if rotation is not None:
             findings.append(rotation)
     return findings
@@ -58,7 +59,10 @@ def _is_overused(usage: KeyUsage) -> bool:
     return usage.allotment is not None and usage.activated > usage.allotment
 
 
-def _allotment_findings(usage: KeyUsage, config: AuditConfig, activated_hosts: tuple[str, ...]) -> list[Finding]:
+def _allotment_findings(
+    usage: KeyUsage, config: AuditConfig, activated_hosts: tuple[str, ...], using_hosts: tuple[str, ...]
+) -> list[Finding]:
+    """Return MAK_OVERUSE, listing the activated hosts that used up the allotment, or MAK_NEAR_LIMIT, listing every host with the key."""
     allotment = usage.allotment
     if allotment is None:
         return []
@@ -98,6 +102,7 @@ def _allotment_findings(usage: KeyUsage, config: AuditConfig, activated_hosts: t
                 ),
                 key_id=usage.key_id,
                 partial_product_key=usage.partial_product_key,
+                hosts=using_hosts,
             )
         ]
     return []
@@ -153,8 +158,11 @@ def _status_findings(usage: KeyUsage, key: InventoryKey, hosts: tuple[str, ...])
     return []
 
 
-def _rotation_due(key: InventoryKey, config: AuditConfig, today: date) -> Finding | None:
-    """Return MAK_ROTATION_DUE for an active key past its rotate_by date (medium) or older than the maximum age (low)."""
+def _rotation_due(key: InventoryKey, config: AuditConfig, today: date, hosts: tuple[str, ...]) -> Finding | None:
+    """Return MAK_ROTATION_DUE for an active key past its rotate_by date (medium) or older than the maximum age (low).
+
+    ``hosts`` are the hosts with the key installed, activated or not: the ones the rotation must reach.
+    """
     if key.status is not KeyStatus.ACTIVE:
         return None
 
@@ -171,6 +179,7 @@ def _rotation_due(key: InventoryKey, config: AuditConfig, today: date) -> Findin
             remediation=remediation,
             key_id=key.key_id,
             partial_product_key=key.partial_product_key,
+            hosts=hosts,
         )
 
     max_age = config.rotation_max_age_days
@@ -185,6 +194,7 @@ def _rotation_due(key: InventoryKey, config: AuditConfig, today: date) -> Findin
             remediation=remediation,
             key_id=key.key_id,
             partial_product_key=key.partial_product_key,
+            hosts=hosts,
         )
     return None
 

@@ -102,7 +102,7 @@ def is_transient(error: BaseException) -> bool:
 def _classify_connection_error(error: requests.exceptions.ConnectionError, target: str, phase: str) -> CollectionError:
     if _is_refused(error):
         return CollectionError(
-            target, PHASE_CONNECT, HostStatus.UNREACHABLE, "connection refused: is the WinRM service listening on this port?"
+            target, PHASE_CONNECT, HostStatus.UNREACHABLE, "connection refused; check that the WinRM service listens on this port"
         )
     if phase == PHASE_CONNECT:
         return CollectionError(target, phase, HostStatus.UNREACHABLE, f"connection failed ({_root_cause(error)})")

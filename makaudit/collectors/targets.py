@@ -48,6 +48,8 @@ def parse_target(text: str) -> Target:
     value = text.strip()
     if not value:
         raise UsageError("empty target: expected NAME, ADDRESS, NAME:PORT or [IPv6]:PORT")
+    if "://" in value or "/" in value:
+        raise UsageError(f"invalid target {value!r}: give the host and port only (NAME:PORT), not a URL or path; --https selects HTTPS")
 
     if value.startswith("["):
         return _parse_bracketed(value)
@@ -78,14 +80,18 @@ def read_targets(args: Iterable[str] | None = (), file: str | Path | None = None
 
 
 def _read_target_file(path: Path) -> list[Target]:
+    """Read a targets file as Windows tools write it (UTF-8 with or without BOM, UTF-16 from PowerShell 5.1's
+    ``>``), reporting every invalid line at once."""
     try:
-        content = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"targets file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read targets file {path}: {error}") from None
+    except OSError as error:
+        raise UsageError(f"cannot read targets file {path}: {error.strerror or error}") from None
+    content = _decode_targets(path, data)
 
     targets = []
+    problems = []
     for number, line in enumerate(content.splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
         if not text:
@@ -93,8 +99,19 @@ def _read_target_file(path: Path) -> list[Target]:
         try:
             targets.append(parse_target(text))
         except UsageError as error:
-            raise UsageError(f"{path}, line {number}: {error}") from None
+            problems.append(f"  line {number}: {error}")
+    if problems:
+        raise UsageError(f"{path}: {len(problems)} invalid line(s); fix or comment them out with #\n" + "\n".join(problems))
     return targets
+
+
+def _decode_targets(path: Path, data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"cannot read targets file {path}: it is neither UTF-8 nor UTF-16 text; save it as UTF-8") from None
 
 
 def _drop_duplicates(targets: list[Target]) -> list[Target]:

@@ -67,10 +67,12 @@ def _partial_key_for(key: str, inventory) -> str:
 
 def _print_tables(console: Console, document: dict, *, inventory_loaded: bool) -> None:
     scans = Table(title="Scans")
-    for column in ("id", "started", "finished", "status", "hosts", "ok"):
+    for column in ("id", "kind", "started", "finished", "status", "hosts", "ok"):
         scans.add_column(column)
     for scan in document.get("scans", []):
-        scans.add_row(str(scan["id"]), scan["started_at"] or "", scan["finished_at"] or "", scan["status"], str(scan["hosts"]), str(scan["ok"]))
+        scans.add_row(
+            str(scan["id"]), scan.get("kind", ""), scan["started_at"] or "", scan["finished_at"] or "", scan["status"], str(scan["hosts"]), str(scan["ok"])
+        )
     console.print(scans)
 
     if "key_usage" in document:

@@ -18,8 +18,8 @@ from makaudit.commands.pipeline import analyse_results, key_ids_by_partial_key, 
 from makaudit.commands.remote import DEFAULT_TIMEOUT_SECONDS, connection_options
 from makaudit.commands.storage import db_path, open_store, scan_parameters
 from makaudit.config import AuditConfig
-from makaudit.errors import InputError, UsageError
-from makaudit.model import AnalysisResult, HostResult, HostStatus
+from makaudit.errors import InputError, RunError
+from makaudit.model import AnalysisResult, Finding, HostResult, HostStatus
 from makaudit.reports.console import render_host_card
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def _query_live(args: argparse.Namespace) -> HostResult:
     options = connection_options(args)
     outcome = run_scan([target], options, workers=1, timeout=args.timeout or DEFAULT_TIMEOUT_SECONDS, progress="none")
     if not outcome.results:
-        raise UsageError(f"the query of {args.name} was interrupted before it finished")
+        raise RunError(f"the query of {args.name} was interrupted before it finished")
     return outcome.results[0]
 
 
@@ -141,15 +141,24 @@ def _without_port(target: str) -> str:
     return target
 
 
-def _concerns(finding, host: HostResult) -> bool:
-    names = {host.target, host.computer_name}
-    return finding.host in names or any(name in names for name in finding.hosts)
+def _concerns(finding: Finding, host: HostResult) -> bool:
+    """Whether a finding is about this host, or about a key installed on it."""
+    names = {name for name in (host.target, host.computer_name) if name}
+    if finding.host is not None:
+        return finding.host in names
+    if any(name in names for name in finding.hosts):
+        return True
+    return finding.partial_product_key is not None and finding.partial_product_key in _partial_keys(host)
+
+
+def _partial_keys(host: HostResult) -> set[str]:
+    if host.state is None:
+        return set()
+    return {record.partial_product_key for record in host.state.records if record.partial_product_key}
 
 
 def _single_host_document(result: AnalysisResult, host: HostResult) -> dict:
-    partial_keys = set()
-    if host.state is not None:
-        partial_keys = {record.partial_product_key for record in host.state.records if record.partial_product_key}
+    partial_keys = _partial_keys(host)
     narrowed = dataclasses.replace(
         result,
         hosts=(host,),

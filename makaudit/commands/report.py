@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
     result = analyse_results(context, results, trends)
     scan = ScanInfo(
         started=min(scan.started_at for scan in scans) if scans else context.started_at,
-        finished=result.generated_at,
+        finished=max((scan.finished_at for scan in scans if scan.finished_at is not None), default=None),
         source=f"stored state from {len(scans)} scan(s)",
         targets=len(results),
     )

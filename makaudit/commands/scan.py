@@ -14,7 +14,7 @@ from makaudit.commands.pipeline import analyse_results, emit, key_ids_by_partial
 from makaudit.commands.remote import DEFAULT_TIMEOUT_SECONDS, connection_options
 from makaudit.commands.storage import open_store, scan_parameters
 from makaudit.config import AuditConfig
-from makaudit.errors import EXIT_RUN_FAILED, UsageError
+from makaudit.errors import EXIT_RUN_FAILED, RunError, UsageError
 from makaudit.model import HostResult, HostStatus
 from makaudit.reports.model import ScanInfo
 
@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, config: AuditConfig) -> int:
     targets = read_targets(args.targets_positional, args.targets_file)
     if not targets:
-        raise UsageError("no targets to scan; name them as arguments or in a file given with --targets")
+        source = f"the targets file {args.targets_file} has none" if args.targets_file is not None else "none were given"
+        raise UsageError(f"no targets to scan: {source}; name them as arguments or one per line in a file given with --targets")
 
     context = load_run_context(args, config)
     options = connection_options(args)
@@ -70,7 +71,11 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
         trends = store.trend_points(key_ids_by_partial_key(context.inventory))
 
     if outcome.interrupted:
-        log.warning("scan interrupted: %d of %d hosts finished and stored", len(outcome.results), len(targets))
+        raise RunError(
+            f"scan interrupted: {len(outcome.results)} of {len(targets)} hosts finished and are stored in the history "
+            "database; no reports were written, because they would miss the other hosts. Run the scan again, or "
+            "makaudit report for reports of the stored state"
+        )
 
     result = analyse_results(context, outcome.results, trends)
     scan = ScanInfo(
@@ -86,7 +91,7 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
     if outcome.results and collected == 0:
         log.error(
             "none of the %d target(s) could be collected; check the credentials, the transport options and the network "
-            "(the reasons are in the report)",
+            "(each host's error is in the result)",
             len(outcome.results),
         )
         return EXIT_RUN_FAILED

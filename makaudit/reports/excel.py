@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
 
 import openpyxl
 from openpyxl import Workbook
@@ -36,6 +36,7 @@ from makaudit.reports.excel_cells import (
     header_cells,
     set_widths,
     text_cell,
+    wrapped_row_height,
 )
 from makaudit.reports.model import Column, ColumnType, Fact, Report, Table
 
@@ -57,6 +58,17 @@ SUPPRESSED_FONT = Font(name="Calibri", italic=True, color="7F7F7F")
 _WRAPPED_FINDING_COLUMNS = ("message", "remediation", "hosts")
 _POSITIONS_FIRST_COLUMN = 4
 """The positions block on the Summary sheet starts in column D, after a blank column C."""
+
+PAGE_WIDTH_CHARACTERS = 190.0
+"""Column width, in characters, printed on one landscape A4 or Letter page.
+
+About 145 characters of 11-point Calibri fit at 100 %, so this scales the text to
+about 75 %, which still reads well. A wider sheet prints on more pages instead of
+shrinking further.
+"""
+_HISTORY_CHART_WIDTH_CM = 24.0
+_CHARACTERS_PER_CM = 5.3
+"""Approximate columns of default width per centimetre (a width of 1 is about 0.19 cm)."""
 
 
 def write_xlsx(report: Report, path: Path) -> None:
@@ -95,7 +107,7 @@ def _fill_workbook(workbook: Workbook, report: Report) -> None:
     _write_table(workbook.create_sheet("Unreachable"), report.unreachable)
     if report.history is not None:
         history = workbook.create_sheet("History")
-        _write_table(history, report.history)
+        _write_table(history, report.history, extra_print_width=_HISTORY_CHART_WIDTH_CM * _CHARACTERS_PER_CM)
         _add_history_chart(history, report.history)
 
 
@@ -113,11 +125,16 @@ def _discard_sheets(workbook: Workbook) -> None:
             writer.cleanup()
 
 
-def _write_table(sheet: WriteOnlyWorksheet, table: Table, wrapped: Sequence[str] = ()) -> None:
-    """Write a header row and the table's rows, with widths, a frozen header and an autofilter."""
-    _prepare_sheet(sheet, fitted_widths(table.columns, table.rows))
+def _write_table(sheet: WriteOnlyWorksheet, table: Table, extra_print_width: float = 0.0) -> None:
+    """Write a header row and the table's rows, with widths, a frozen header and an autofilter.
 
-    writers = [cell_writer(sheet, column, wrap=column.key in wrapped) for column in table.columns]
+    ``extra_print_width`` is the width, in characters, of a chart beside the table, so that
+    the page setup counts it too.
+    """
+    widths = fitted_widths(table.columns, table.rows)
+    _prepare_sheet(sheet, widths, extra_print_width)
+
+    writers = [cell_writer(sheet, column) for column in table.columns]
     sheet.append(header_cells(sheet, [column.heading for column in table.columns]))
     for row in table.rows:
         sheet.append([write(value) for write, value in zip(writers, row)])
@@ -126,18 +143,26 @@ def _write_table(sheet: WriteOnlyWorksheet, table: Table, wrapped: Sequence[str]
     sheet.auto_filter.ref = f"A1:{last}{len(table.rows) + 1}"
 
 
-def _prepare_sheet(sheet: WriteOnlyWorksheet, widths: list[float]) -> None:
-    """Set widths, freeze the header row, and print landscape, one page wide, with the header on every page.
+def _prepare_sheet(sheet: WriteOnlyWorksheet, widths: list[float], extra_print_width: float = 0.0) -> None:
+    """Set widths, freeze the header row, and print landscape with the header on every page.
 
-    A streaming sheet writes these settings with its first row, so this runs before any append.
+    A sheet up to ``PAGE_WIDTH_CHARACTERS`` wide prints one page wide. A wider one is
+    spread over as many pages across as keep the text at that scale, instead of
+    being shrunk onto one page until it cannot be read. A streaming sheet writes
+    these settings with its first row, so this runs before any append.
     """
     set_widths(sheet, widths)
     sheet.freeze_panes = "A2"
     sheet.print_title_rows = "1:1"
     sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToWidth = print_pages_wide(sum(widths) + extra_print_width)
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def print_pages_wide(width: float) -> int:
+    """Return the pages across that print ``width`` characters of columns at a readable scale."""
+    return max(1, math.ceil(width / PAGE_WIDTH_CHARACTERS))
 
 
 def _write_summary(sheet: WriteOnlyWorksheet, report: Report) -> None:
@@ -192,11 +217,21 @@ def _write_keys(sheet: WriteOnlyWorksheet, report: Report) -> None:
     if not table.rows:
         return
 
-    # Formula rules read the cells, so the colours follow when someone edits an allotment or a count.
+    # Formula rules read the cells, so the colours follow when someone edits a status, an allotment or a count.
+    # The status rules come first: a revoked key used by 2 of 20 hosts is red, not a healthy 10 %.
+    status = get_column_letter(table.index("key_status") + 1)
     allotment = get_column_letter(table.index("allotment") + 1)
     activated = get_column_letter(table.index("activated") + 1)
+    installed = get_column_letter(table.index("installed_not_activated") + 1)
     threshold = repr(float(report.near_limit_threshold))
     cells = f"A2:{get_column_letter(len(table.columns))}{len(table.rows) + 1}"
+
+    # Excel compares text case-insensitively, so "Revoked" matches too.
+    in_use = f"N(${activated}2)+N(${installed}2)>0"
+    blocked = f'AND(OR(${status}2="revoked",${status}2="compromised"),{in_use})'
+    retired = f'AND(${status}2="retired",{in_use})'
+    sheet.conditional_formatting.add(cells, FormulaRule(formula=[blocked], fill=OVER_FILL, stopIfTrue=True))
+    sheet.conditional_formatting.add(cells, FormulaRule(formula=[retired], fill=NEAR_FILL, stopIfTrue=True))
 
     over = f"AND(ISNUMBER(${allotment}2),${activated}2>${allotment}2)"
     near = f"AND(ISNUMBER(${allotment}2),${allotment}2>0,${activated}2>=${allotment}2*{threshold})"
@@ -207,11 +242,18 @@ def _write_keys(sheet: WriteOnlyWorksheet, report: Report) -> None:
 def _write_findings(sheet: WriteOnlyWorksheet, table: Table) -> None:
     severity_column = table.index("severity")
     suppressed_column = table.index("suppressed")
-    _prepare_sheet(sheet, fitted_widths(table.columns, table.rows))
+    wrapped = [table.index(key) for key in _WRAPPED_FINDING_COLUMNS]
+    widths = fitted_widths(table.columns, table.rows)
+    _prepare_sheet(sheet, widths)
 
     writers = [cell_writer(sheet, column, wrap=column.key in _WRAPPED_FINDING_COLUMNS) for column in table.columns]
     sheet.append(header_cells(sheet, [column.heading for column in table.columns]))
-    for row in table.rows:
+    for row_number, row in enumerate(table.rows, start=2):
+        # A streaming sheet writes a row's height with the row, so it is set before the append.
+        height = wrapped_row_height(row, wrapped, widths)
+        if height is not None:
+            sheet.row_dimensions[row_number].height = height
+
         cells = [write(value) for write, value in zip(writers, row)]
         cells[severity_column] = _severity_cell(sheet, row[severity_column], suppressed=row[suppressed_column] == "yes")
         sheet.append(cells)
@@ -281,7 +323,7 @@ def _add_history_chart(sheet: WriteOnlyWorksheet, table: Table) -> None:
         series.marker.size = 6
     _show_axes(chart)
 
-    chart.width = 24.0
+    chart.width = _HISTORY_CHART_WIDTH_CM
     chart.height = 10.0
     sheet.add_chart(chart, f"{get_column_letter(len(table.columns) + 2)}2")
 

@@ -24,6 +24,7 @@ from makaudit.reports.model import CellValue, Column, ColumnType, to_naive_utc
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.0%"
 INTEGER_FORMAT = "#,##0"
+DECIMAL_FORMAT = "#,##0.0"
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL_CHARACTERS = 32767
@@ -105,6 +106,9 @@ def cell_writer(sheet: WriteOnlyWorksheet, column: Column, wrap: bool = False) -
     def write_integer(value: CellValue) -> object:
         return None if value is None else styled(value, INTEGER_FORMAT)
 
+    def write_decimal(value: CellValue) -> object:
+        return None if value is None else styled(value, DECIMAL_FORMAT)
+
     def write_percent(value: CellValue) -> object:
         return None if value is None else styled(value, PERCENT_FORMAT)
 
@@ -119,6 +123,7 @@ def cell_writer(sheet: WriteOnlyWorksheet, column: Column, wrap: bool = False) -
     writers = {
         ColumnType.TEXT: write_text,
         ColumnType.INTEGER: write_integer,
+        ColumnType.DECIMAL: write_decimal,
         ColumnType.PERCENT: write_percent,
         ColumnType.DATE: write_date,
     }
@@ -163,7 +168,7 @@ def fitted_widths(columns: Sequence[Column], rows: Sequence[Sequence[CellValue]]
             # first one seen, so their widths may differ by the ".0" at most.
             distinct = set(map(itemgetter(position), rows))
             distinct.discard(None)
-            measure = _integer_width if column.type is ColumnType.INTEGER else _text_width
+            measure = _NUMBER_WIDTHS.get(column.type, _text_width)
             longest = max([longest, *map(measure, distinct)])
         widths.append(float(min(max(longest + 1, MIN_WIDTH), MAX_WIDTH)))
     return widths
@@ -173,11 +178,49 @@ def _integer_width(value: CellValue) -> int:
     return len(f"{value:,}")
 
 
+def _decimal_width(value: CellValue) -> int:
+    return len(f"{value:,.1f}")
+
+
+_NUMBER_WIDTHS = {ColumnType.INTEGER: _integer_width, ColumnType.DECIMAL: _decimal_width}
+
+
 def _text_width(value: CellValue) -> int:
     text = value if isinstance(value, str) else str(value)
     if "\n" in text:
         return max(len(line) for line in text.split("\n"))
     return len(text)
+
+
+LINE_HEIGHT = 15.0
+"""Height in points of one line of 11-point Calibri, Excel's default row height."""
+MAX_ROW_HEIGHT = 409.0
+"""The tallest row Excel allows, in points."""
+
+
+def wrapped_line_count(value: CellValue, width: float) -> int:
+    """Estimate the lines a wrapped cell of ``width`` characters needs for ``value``.
+
+    The estimate counts characters, not rendered glyphs: each line holds about
+    ``width - 1`` characters of the default font, and a line feed starts a new line.
+    """
+    if value is None:
+        return 1
+    text = value if isinstance(value, str) else str(value)
+    per_line = max(int(width) - 1, 1)
+    return sum(max(1, -(-len(line) // per_line)) for line in text.split("\n"))
+
+
+def wrapped_row_height(row: Sequence[CellValue], wrapped: Sequence[int], widths: Sequence[float]) -> float | None:
+    """Return the row height in points that shows every wrapped cell of ``row``; None when one line is enough.
+
+    Excel grows a row for wrapped text when it opens the file, but LibreOffice keeps the
+    default height when printing, so wrapped text then overlaps the rows below.
+    """
+    lines = max((wrapped_line_count(row[position], widths[position]) for position in wrapped), default=1)
+    if lines <= 1:
+        return None
+    return min(lines * LINE_HEIGHT, MAX_ROW_HEIGHT)
 
 
 def set_widths(sheet: WriteOnlyWorksheet, widths: Sequence[float], first_column: int = 1) -> None:

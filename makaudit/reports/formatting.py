@@ -23,11 +23,13 @@ def clean_text(text: str) -> str:
 
 
 def format_value(value: CellValue, column_type: ColumnType) -> str:
-    """Return ``value`` as readers see it: ``1,250``, ``90.0%``, ``2026-12-04 19:40``, or an empty string for None."""
+    """Return ``value`` as readers see it: ``1,250``, ``0.3``, ``90.0%``, ``2026-12-04 19:40``, or an empty string for None."""
     if value is None:
         return ""
     if column_type is ColumnType.INTEGER and isinstance(value, int):
         return f"{value:,}"
+    if column_type is ColumnType.DECIMAL and isinstance(value, (int, float)):
+        return f"{value:,.1f}"
     if column_type is ColumnType.PERCENT and isinstance(value, (int, float)):
         return f"{value:.1%}"
     if column_type is ColumnType.DATE and isinstance(value, datetime):

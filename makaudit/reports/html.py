@@ -14,12 +14,19 @@ from markupsafe import Markup
 
 from makaudit.reports.atomic import write_atomically
 from makaudit.reports.formatting import clean_text, format_value
-from makaudit.reports.model import ColumnType, KeyBar, Report
+from makaudit.reports.model import Column, ColumnType, KeyBar, Report
+from makaudit.reports.usage import StatusAlert
 
 TEMPLATE = "report.html.j2"
 
 # Bars stop at 100 % of their track; a key over its allotment shows a full red bar and the real figure.
 _BAR_LIMIT = 1.0
+
+IDENTIFIER_COLUMNS = frozenset({"key_id", "partial_product_key", "target", "computer", "host"})
+"""Columns of key IDs, partial keys and host names, kept on one line: ``WIN-ENT-MAK-C`` must not break at a hyphen."""
+
+# A revoked or compromised key in use is drawn like a key over its allotment, a retired one like a key near it.
+_ALERT_CLASSES = {StatusAlert.BLOCKED: "over", StatusAlert.RETIRED: "near"}
 
 
 @lru_cache(maxsize=1)
@@ -37,6 +44,8 @@ def template_environment() -> Environment:
     environment.filters["cell"] = format_value
     environment.globals["ColumnType"] = ColumnType
     environment.globals["bar_percent"] = bar_percent
+    environment.globals["bar_class"] = bar_class
+    environment.globals["cell_class"] = cell_class
     return environment
 
 
@@ -52,6 +61,20 @@ def bar_percent(bar: KeyBar) -> float:
     if not bar.allotment:
         return 0.0
     return round(min(bar.activated / bar.allotment, _BAR_LIMIT) * 100, 1)
+
+
+def bar_class(bar: KeyBar) -> str:
+    """Return the CSS class of a usage bar: the status alert of a key when it has one, else its usage state."""
+    if bar.alert is not None:
+        return _ALERT_CLASSES[bar.alert]
+    return bar.state.value
+
+
+def cell_class(column: Column) -> str:
+    """Return the CSS classes of a table cell: its column type, and ``id`` for identifier columns."""
+    if column.key in IDENTIFIER_COLUMNS:
+        return f"{column.type.value} id"
+    return column.type.value
 
 
 def write_html(report: Report, path: Path) -> None:

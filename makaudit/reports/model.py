@@ -26,12 +26,11 @@ from makaudit.model import (
     Severity,
 )
 from makaudit.reports.redact import mask_product_keys, partial_key
-from makaudit.reports.usage import KeyIndex, UsageState, key_label, usage_state
+from makaudit.reports.usage import KeyIndex, StatusAlert, UsageState, key_label, status_alert, usage_state
 
 CellValue = str | int | float | datetime | None
 
 DEFAULT_TITLE = "Volume activation audit"
-NOT_IN_INVENTORY = "(not in inventory)"
 NO_INVENTORY_NOTE = "none given: MAKs are listed by partial product key, without key ID or allotment"
 NO_DATA = "no data"
 """Breakdown label of a host that reported success but returned no licensing data."""
@@ -46,6 +45,8 @@ class ColumnType(enum.StrEnum):
 
     TEXT = "text"
     INTEGER = "integer"
+    DECIMAL = "decimal"
+    """A number shown with one decimal: 0.3 days."""
     PERCENT = "percent"
     """A fraction: 0.9 is shown as 90 %."""
     DATE = "date"
@@ -115,6 +116,10 @@ class KeyBar:
     allotment: int | None
     utilization: float | None
     state: UsageState
+    key_status: str | None = None
+    """Inventory status (``active``, ``retired``, ``revoked``, ``compromised``), None for a MAK not in the inventory."""
+    alert: StatusAlert | None = None
+    """Set for a revoked, compromised or retired key that hosts still use: the bar then shows the status."""
 
 
 @dataclass(frozen=True)
@@ -274,6 +279,8 @@ def _key_bar(key: KeyUsage, threshold: float, inventory_loaded: bool) -> KeyBar:
         allotment=key.allotment,
         utilization=key.utilization,
         state=usage_state(key, threshold),
+        key_status=key.key_status,
+        alert=status_alert(key),
     )
 
 
@@ -306,11 +313,11 @@ KEY_COLUMNS = (
 
 def _keys_table(keys: Sequence[KeyUsage], inventory_loaded: bool) -> Table:
     # Without an inventory no key can have an ID, so the column stays empty instead of
-    # calling every key "not in inventory".
-    missing_id = NOT_IN_INVENTORY if inventory_loaded else None
+    # calling every key "not in inventory". With one, a MAK missing from it is named by
+    # its partial key, so that several of them stay apart in the column and the chart.
     rows = tuple(
         (
-            key.key_id if key.key_id is not None else missing_id,
+            _key_id_cell(key, inventory_loaded),
             partial_key(key.partial_product_key),
             key.product,
             key.key_status,
@@ -324,6 +331,14 @@ def _keys_table(keys: Sequence[KeyUsage], inventory_loaded: bool) -> Table:
         for key in keys
     )
     return Table("Keys", KEY_COLUMNS, rows)
+
+
+def _key_id_cell(key: KeyUsage, inventory_loaded: bool) -> str | None:
+    if key.key_id is not None:
+        return key.key_id
+    if not inventory_loaded:
+        return None
+    return key_label(None, partial_key(key.partial_product_key) or "")
 
 
 FINDING_COLUMNS = (
@@ -395,14 +410,25 @@ HOST_COLUMNS = (
     Column("partial_product_key", "Partial key"),
     Column("license_status", "License status"),
     Column("reason", "Status reason"),
-    Column("grace_days", "Grace days left", ColumnType.INTEGER),
+    Column("grace_days", "Grace days left", ColumnType.DECIMAL),
     Column("kms_machine", "KMS host"),
     Column("key_id", "Inventory key"),
 )
 
 
+def host_order(host: HostResult) -> tuple[bool, str, str, str]:
+    """Order hosts by computer name (case-insensitive), then target; hosts without a name come last.
+
+    Reports list hosts in this order instead of the order results arrived in, so that
+    two runs over the same fleet compare line by line.
+    """
+    name = host.computer_name
+    return (name is None, (name or "").casefold(), host.target.casefold(), host.target)
+
+
 def _hosts_table(hosts: Sequence[HostResult], key_index: KeyIndex, inventory_loaded: bool) -> Table:
-    return Table("Hosts", HOST_COLUMNS, tuple(_host_rows(hosts, key_index, inventory_loaded)))
+    ordered = sorted(hosts, key=host_order)
+    return Table("Hosts", HOST_COLUMNS, tuple(_host_rows(ordered, key_index, inventory_loaded)))
 
 
 def _host_rows(
@@ -431,11 +457,14 @@ def _host_rows(
             yield identity + _record_cells(record, state.kms_machine, key_index, inventory_loaded)
 
 
-def grace_days(record: LicenseRecord) -> int | None:
-    """Return the whole days of grace left, rounded down as slmgr prints them; None when not counting down."""
+def grace_days(record: LicenseRecord) -> float | None:
+    """Return the days of grace left as a fraction (372 minutes is 0.258); None when not counting down.
+
+    Renderers show one decimal, so a grace period of a few hours does not read as 0 days.
+    """
     if record.grace_minutes is None or record.grace_minutes <= 0:
         return None
-    return record.grace_minutes // 1440
+    return record.grace_minutes / 1440
 
 
 def _record_cells(
@@ -459,7 +488,7 @@ def _inventory_key(record: LicenseRecord, key: KeyUsage | None, inventory_loaded
     if key is not None and key.key_id is not None:
         return key.key_id
     if inventory_loaded and record.channel is Channel.MAK and record.partial_product_key:
-        return NOT_IN_INVENTORY
+        return key_label(None, partial_key(record.partial_product_key) or "")
     return None
 
 
@@ -473,7 +502,7 @@ UNREACHABLE_COLUMNS = (
 def _unreachable_table(hosts: Sequence[HostResult]) -> Table:
     rows = tuple(
         (host.target, host.status.value, mask_product_keys(host.error) or "no reason was recorded")
-        for host in hosts
+        for host in sorted(hosts, key=host_order)
         if host.status is not HostStatus.OK or host.state is None
     )
     return Table("Unreachable", UNREACHABLE_COLUMNS, rows)

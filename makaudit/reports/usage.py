@@ -34,6 +34,35 @@ def usage_state(key: KeyUsage, threshold: float) -> UsageState:
     return UsageState.OK
 
 
+class StatusAlert(enum.StrEnum):
+    """Inventory status of a key that is still installed on hosts, when that status needs action."""
+
+    BLOCKED = "blocked"
+    """Revoked or compromised: no host may keep using the key."""
+    RETIRED = "retired"
+    """Being replaced: the rotation to the new key is not finished."""
+
+
+_BLOCKED_STATUSES = frozenset({"revoked", "compromised"})
+
+
+def is_in_use(key: KeyUsage) -> bool:
+    """Return True when at least one host has the key installed, activated or not."""
+    return key.activated + key.installed_not_activated > 0
+
+
+def status_alert(key: KeyUsage) -> StatusAlert | None:
+    """Return the alert of a revoked, compromised or retired key in use; None for an active or unused key."""
+    if not key.key_status or not is_in_use(key):
+        return None
+    status = key.key_status.strip().lower()
+    if status in _BLOCKED_STATUSES:
+        return StatusAlert.BLOCKED
+    if status == "retired":
+        return StatusAlert.RETIRED
+    return None
+
+
 def key_label(key_id: str | None, partial_product_key: str, inventory_loaded: bool = True) -> str:
     """Name a key by its inventory ID, else by its partial key.
 

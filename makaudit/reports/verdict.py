@@ -81,8 +81,8 @@ def _not_activated_phrase(record: LicenseRecord) -> str:
         meaning = _NOTIFICATION_REASONS.get("0x" + code[2:].upper() if code.lower().startswith("0x") else code)
         details.append(f"{code}, {meaning}" if meaning else f"reason {code}")
     if status.is_grace and record.grace_minutes:
-        days = record.grace_minutes // 1440
-        details.append(f"{days} day{'s' if days != 1 else ''} of grace left")
+        days = record.grace_minutes / 1440
+        details.append(f"{days:,.1f} day{'' if round(days, 1) == 1 else 's'} of grace left")
     return phrase + (f" ({'; '.join(details)})" if details else "")
 
 

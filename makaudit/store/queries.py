@@ -170,6 +170,14 @@ def _is_better(candidate: HostResult, current: HostResult) -> bool:
     return candidate.status is HostStatus.OK or current.status is not HostStatus.OK
 
 
+USAGE_SCAN_KINDS = (ScanKind.SCAN.value, ScanKind.IMPORT.value)
+
+
+def counts_for_usage(scan: ScanRow) -> bool:
+    """Whether a scan covers the fleet: a completed scan or import, not a one-host query or an interrupted run."""
+    return scan.kind.value in USAGE_SCAN_KINDS and scan.status is ScanStatus.COMPLETED
+
+
 def key_usage(connection: Connection, partial_product_key: str | None) -> list[KeyTrendPoint]:
     """Return, per MAK partial key and per scan, the distinct hosts with a Licensed MAK record.
 
@@ -177,10 +185,12 @@ def key_usage(connection: Connection, partial_product_key: str | None) -> list[K
     host was activated. ``hosts_added`` and ``hosts_removed`` compare with the
     previous scan, so a host that did not answer a scan counts as removed from
     it. Hosts are named by computer name, else by target. ``key_id`` is None.
-    Rows are streamed in key and scan order, so memory holds two scans' hosts
-    of one key at a time.
+    Only completed fleet scans and imports count: a live query of one host
+    (kind ``host``) or an interrupted scan saw part of the fleet, and would
+    show every other host as removed. Rows are streamed in key and scan order,
+    so memory holds two scans' hosts of one key at a time.
     """
-    all_scans = fetch_scans(connection)
+    all_scans = [scan for scan in fetch_scans(connection) if counts_for_usage(scan)]
     rows = connection.execute(_activations_query(partial_product_key))
 
     points: list[KeyTrendPoint] = []
@@ -197,6 +207,8 @@ def key_usage(connection: Connection, partial_product_key: str | None) -> list[K
 
 def _activations_query(partial_product_key: str | None) -> Select[Any]:
     conditions = [
+        scans.c.kind.in_(USAGE_SCAN_KINDS),
+        scans.c.status == ScanStatus.COMPLETED.value,
         license_records.c.channel == Channel.MAK.value,
         license_records.c.license_status_code == int(LicenseStatus.LICENSED),
         host_results.c.status == HostStatus.OK.value,

@@ -77,6 +77,15 @@ def test_mak_near_limit_boundaries(activated, allotment, threshold, fires):
     assert result.near_limit_threshold == threshold
 
 
+def test_mak_near_limit_lists_hosts_using_key():
+    hosts = mak_hosts(9) + mak_hosts(1, status=LicenseStatus.NOTIFICATION, start=10) + mak_hosts(2, "CCCCC", start=20)
+
+    result = analyse(hosts, inventory(key(allotment=10), key("CCCCC")), DEFAULT_CONFIG, NOW)
+
+    (finding,) = codes_of(result, "MAK_NEAR_LIMIT")
+    assert finding.hosts == tuple(f"PC-{number:04d}" for number in range(1, 11))
+
+
 @pytest.mark.parametrize(
     ("records", "with_inventory", "fires"),
     [
@@ -182,3 +191,25 @@ def test_license_shortfall_and_positions(entitlements, deployed, surplus):
     assert (office.deployed, office.surplus) == (0, 50)
     shortfall = codes_of(result, "LICENSE_SHORTFALL")
     assert len(shortfall) == (1 if surplus is not None and surplus < 0 else 0)
+
+
+def test_mak_rotation_due_lists_hosts_using_key():
+    hosts = [
+        host(1, record(Channel.MAK, "7QJ2K", LicenseStatus.LICENSED)),
+        host(2, record(Channel.MAK, "7QJ2K", LicenseStatus.OOB_GRACE)),
+        host(3, record(Channel.MAK, "CCCCC", LicenseStatus.LICENSED)),
+        host(4, record(Channel.KMS_CLIENT, "7QJ2K", LicenseStatus.LICENSED)),
+    ]
+    stock = inventory(key(rotate_by=date(2026, 1, 1)), key("CCCCC"))
+
+    result = analyse(hosts, stock, DEFAULT_CONFIG, NOW)
+
+    (finding,) = codes_of(result, "MAK_ROTATION_DUE")
+    assert finding.hosts == ("PC-0001", "PC-0002")
+
+
+def test_mak_rotation_due_without_hosts_lists_none():
+    result = analyse([], inventory(key(rotate_by=date(2026, 1, 1))), DEFAULT_CONFIG, NOW)
+
+    (finding,) = codes_of(result, "MAK_ROTATION_DUE")
+    assert finding.hosts == ()

@@ -311,3 +311,30 @@ def test_scan_without_password_and_terminal_exits_2(tmp_path):
 
     assert completed.returncode == 2
     assert "MAKAUDIT_PASSWORD" in completed.stderr
+
+
+def test_ca_bundle_without_certificate_exits_2(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not a certificate\n", encoding="utf-8")
+
+    completed = run_makaudit(
+        "scan", "127.0.0.1:9", "--https", "--ca-bundle", str(bundle), "--username", "auditor", "--db", str(tmp_path / "h.sqlite"),
+        env={"MAKAUDIT_PASSWORD": "x"},
+    )
+
+    assert completed.returncode == 2
+    assert "no PEM certificate" in completed.stderr
+
+
+def test_failed_run_reaches_log_file(two_hosts, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("key_id,product\nA,Windows\n", encoding="utf-8")
+    log = tmp_path / "logs" / "makaudit.log"
+
+    completed = run_makaudit("import", str(two_hosts), "--inventory", str(bad), "--no-store", "--log-file", str(log))
+
+    assert completed.returncode == 2
+    text = log.read_text(encoding="utf-8")
+    assert "exit status 2" in text
+    assert "bad.csv" in text
+    assert oct(log.stat().st_mode & 0o777) == "0o600"

@@ -302,3 +302,39 @@ def test_host_card_live_then_cached(tmp_path):
     }
     assert cached.returncode == 0, cached.stderr
     assert key_id in cached.stdout
+
+
+def test_interrupted_scan_writes_no_reports_and_exits_3(tmp_path):
+    fleet = build_fleet(12, seed=9, base_address="127.0.50.1")
+    machines = [dataclasses.replace(machine, faults=HostFaults(script_seconds=0.6)) for machine in fleet.machines]
+    database = tmp_path / "history.sqlite"
+    report = tmp_path / "report.xlsx"
+
+    with FleetServer(machines) as server:
+        process = subprocess.Popen(
+            makaudit_command(
+                "scan", *[m.target for m in machines], "--username", server.username, "--db", str(database), "--workers", "1",
+                "--xlsx", str(report), "--log-file", str(tmp_path / "makaudit.log"),
+            ),
+            env=makaudit_env(server.password), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        stored = 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and stored < 2:
+            time.sleep(0.2)
+            if database.exists():
+                try:
+                    with sqlite3.connect(database, timeout=5) as connection:
+                        stored = connection.execute("select count(*) from host_results").fetchone()[0]
+                except sqlite3.OperationalError:
+                    stored = 0
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 3, stderr
+    assert "scan interrupted" in stderr
+    assert not report.exists()
+    history = json.loads(run_makaudit("history", "--db", str(database), "--json").stdout)
+    assert history["scans"][0]["status"] == "interrupted"
+    assert history["scans"][0]["hosts"] >= 2
+    assert "scan interrupted" in (tmp_path / "makaudit.log").read_text(encoding="utf-8")

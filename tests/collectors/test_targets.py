@@ -111,3 +111,26 @@ def test_read_targets_without_arguments(tmp_path) -> None:
 
     assert read_targets(None, path) == [Target("pc-1")]
     assert read_targets(None, None) == []
+
+
+def test_targets_file_in_utf16_from_powershell(tmp_path):
+    path = tmp_path / "targets.txt"
+    path.write_bytes("pc-0001\r\n# lab\r\n127.0.20.2:5985\r\n".encode("utf-16"))
+
+    targets = read_targets(None, path)
+
+    assert [str(target) for target in targets] == ["pc-0001", "127.0.20.2:5985"]
+
+
+def test_targets_file_lists_every_invalid_line(tmp_path):
+    path = tmp_path / "targets.txt"
+    path.write_text("pc-0001\npc-0002:99999\nhttp://127.0.20.3:5985/wsman\npc-0004\n", encoding="utf-8")
+
+    with pytest.raises(UsageError) as caught:
+        read_targets(None, path)
+
+    message = str(caught.value)
+    assert "2 invalid line(s)" in message
+    assert "line 2" in message
+    assert "line 3" in message
+    assert "not a URL" in message

@@ -74,7 +74,7 @@ def test_card_notification(result):
 
 def test_card_grace_days(result):
     text = card(result, "pc-0007.corp.example")
-    assert "Not activated: Windows is in OOBGrace (30 days of grace left)" in text
+    assert "Not activated: Windows is in OOBGrace (30.0 days of grace left)" in text
 
 
 def test_card_kms(result):

@@ -259,3 +259,17 @@ def test_history_document_empty_host_rejected(store: HistoryStore) -> None:
 
 def test_history_document_empty_database(store: HistoryStore) -> None:
     assert history_document(store) == {"scans": [], "key_usage": []}
+
+
+def test_key_usage_skips_host_queries_and_interrupted_scans(store: HistoryStore, two_scans: dict) -> None:
+    lookup = store.begin_scan(ScanKind.HOST, {"name": "pc-a"})
+    store.add_host_result(lookup, ok_result("PC-A2", (windows_mak(KEY_A),), later(90), uuid="uuid-a", target="pc-a"))
+    store.finish_scan(lookup)
+    partial = store.begin_scan(ScanKind.SCAN, {"targets": ["pc-b"]})
+    store.add_host_result(partial, ok_result("PC-B", (windows_mak(KEY_B),), later(95), uuid="uuid-b"))
+    store.finish_scan(partial, "interrupted")
+
+    usage = store.key_usage(KEY_A)
+
+    assert [point.scan_id for point in usage] == [two_scans["first"], two_scans["second"]]
+    assert [point.activated for point in usage] == [3, 2]
