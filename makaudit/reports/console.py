@@ -29,7 +29,7 @@ from makaudit.reports.model import (
     to_naive_utc,
 )
 from makaudit.reports.redact import mask_product_keys, partial_key
-from makaudit.reports.usage import KeyIndex, UsageState, key_label, usage_state
+from makaudit.reports.usage import KeyIndex, StatusAlert, UsageState, key_label, status_alert, usage_state
 from makaudit.reports.verdict import findings_for_host, host_verdict
 
 TOP_FINDINGS = 10
@@ -44,6 +44,8 @@ SEVERITY_STYLES = {
 }
 SUPPRESSED_STYLE = "dim"
 USAGE_STYLES = {UsageState.OVER: "bold red", UsageState.NEAR: "yellow", UsageState.OK: "green", UsageState.UNKNOWN: "dim"}
+ALERT_STYLES = {StatusAlert.BLOCKED: "bold red", StatusAlert.RETIRED: "yellow"}
+"""Styles of a revoked, compromised or retired key in use; they replace the usage colour, which would look healthy."""
 
 
 def _text(value: object, style: str = "") -> Text:
@@ -79,13 +81,32 @@ def _table(title: str | None = None) -> RichTable:
 
 
 def usage_text(key: KeyUsage, threshold: float, inventory_loaded: bool = True) -> Text:
-    """Return ``162 / 150 (108.0%)`` for a key, coloured by its usage state against the allotment."""
-    state = usage_state(key, threshold)
+    """Return ``162 / 150 (108.0%)`` for a key, coloured by its key status alert, else by its usage state."""
+    alert = status_alert(key)
+    style = ALERT_STYLES[alert] if alert is not None else USAGE_STYLES[usage_state(key, threshold)]
     if key.allotment is None:
         suffix = " activated" if not inventory_loaded else " (no allotment)"
-        return Text(f"{key.activated:,}{suffix}", style=USAGE_STYLES[state])
+        return Text(f"{key.activated:,}{suffix}", style=style)
     utilization = format_value(key.utilization, ColumnType.PERCENT) or "n/a"
-    return Text(f"{key.activated:,} / {key.allotment:,} ({utilization})", style=USAGE_STYLES[state])
+    return Text(f"{key.activated:,} / {key.allotment:,} ({utilization})", style=style)
+
+
+def key_status_suffix(key: KeyUsage) -> str:
+    """Return `` (revoked)`` for a key whose inventory status is not active; empty for an active or unknown key."""
+    status = (key.key_status or "").strip().lower()
+    if not status or status == "active":
+        return ""
+    return f" ({clean_text(status)})"
+
+
+def _key_cell(label: str, key: KeyUsage) -> Text:
+    """Return the key's label followed by its status when that is not active, in the alert colour when hosts use it."""
+    cell = _text(label)
+    suffix = key_status_suffix(key)
+    if suffix:
+        alert = status_alert(key)
+        cell.append(suffix, style=ALERT_STYLES[alert] if alert is not None else "dim")
+    return cell
 
 
 def render_summary(console: Console, result: AnalysisResult) -> None:
@@ -139,7 +160,7 @@ def _keys_table(result: AnalysisResult) -> RichTable:
     # Without an inventory a key has no ID, so the partial key alone names it.
     labels = [key_label(key.key_id, partial) for key, partial in zip(keys, partials)]
     if inventory_loaded:
-        _add_identifier_column(table, "Key", labels)
+        _add_identifier_column(table, "Key", [label + key_status_suffix(key) for label, key in zip(labels, keys)])
     _add_identifier_column(table, "Partial\nkey", partials)
     _add_wrapping_column(table, "Product")
     _add_wrapping_column(table, "Activated /\nallotment" if inventory_loaded else "Activated", justify="right")
@@ -148,7 +169,7 @@ def _keys_table(result: AnalysisResult) -> RichTable:
         _add_wrapping_column(table, "Remaining", justify="right")
 
     for position, key in enumerate(keys):
-        cells: list[object] = [_text(labels[position])] if inventory_loaded else []
+        cells: list[object] = [_key_cell(labels[position], key)] if inventory_loaded else []
         cells += [_text(partials[position]), _text(key.product), usage[position], not_activated[position]]
         if inventory_loaded:
             cells.append(remaining[position])

@@ -201,7 +201,7 @@ MAX_ROW_HEIGHT = 409.0
 def wrapped_line_count(value: CellValue, width: float) -> int:
     """Estimate the lines a wrapped cell of ``width`` characters needs for ``value``.
 
-    The estimate counts characters, not rendered glyphs: each line holds about
+    The estimate counts characters, not rendered glyphs. Each line takes about
     ``width - 1`` characters of the default font, and a line feed starts a new line.
     """
     if value is None:

@@ -148,3 +148,9 @@ def test_card_hides_full_key_in_error():
     text = render(lambda console: render_host_card(console, leaked, make_result(hosts=(leaked,))))
     assert "NPPR9" not in text
     assert "XXXXX-XXXXX-XXXXX-XXXXX-2YT43" in text
+
+
+def test_card_grace_hours_one_decimal():
+    short = host("PC-0020", windows(Channel.MAK, "PRO42", LicenseStatus.OOB_GRACE, grace_minutes=372))
+    text = card(make_result(hosts=(short,)), "pc-0020.corp.example")
+    assert "(0.3 days of grace left)" in text

@@ -10,10 +10,11 @@ import openpyxl
 import pytest
 from openpyxl.chart import BarChart, LineChart
 
-from report_samples import FORMULA, SCAN, SCRIPT, make_result
-from makaudit.model import AnalysisResult, HostResult, HostStatus, KeyUsage
+from report_samples import FORMULA, SCAN, SCRIPT, make_result, sample_keys
+from makaudit.model import AnalysisResult, Finding, HostResult, HostStatus, KeyTrendPoint, KeyUsage, Severity
 from makaudit.reports.atomic import ReportWriteError
-from makaudit.reports.excel import write_xlsx
+from makaudit.reports.excel import print_pages_wide, write_xlsx
+from makaudit.reports.excel_cells import wrapped_row_height
 from makaudit.reports.model import HOST_COLUMNS, KEY_COLUMNS, build_report
 
 SHEETS = ["Summary", "Keys", "Findings", "Hosts", "Unreachable", "History"]
@@ -87,7 +88,7 @@ def test_keys_utilization_is_percent(workbook):
 def test_missing_key_shown_without_allotment(workbook):
     rows = list(workbook["Keys"].iter_rows(min_row=2, values_only=True))
     unknown = [row for row in rows if row[1] == "ZZZZZ"]
-    assert unknown == [("(not in inventory)", "ZZZZZ", None, None, None, 1, 0, None, None, None)]
+    assert unknown == [("not in inventory (ZZZZZ)", "ZZZZZ", None, None, None, 1, 0, None, None, None)]
 
 
 def test_keys_conditional_formatting_rules(workbook):
@@ -98,6 +99,8 @@ def test_keys_conditional_formatting_rules(workbook):
     rules = [rule for entry in formatting for rule in entry.rules]
     formulas = [rule.formula[0] for rule in rules]
     assert formulas == [
+        'AND(OR($D2="revoked",$D2="compromised"),N($F2)+N($G2)>0)',
+        'AND($D2="retired",N($F2)+N($G2)>0)',
         "AND(ISNUMBER($E2),$F2>$E2)",
         "AND(ISNUMBER($E2),$E2>0,$F2>=$E2*0.9)",
     ]
@@ -105,14 +108,14 @@ def test_keys_conditional_formatting_rules(workbook):
     assert all(rule.stopIfTrue for rule in rules)
 
     fills = [rule.dxf.fill.fgColor.rgb for rule in rules]
-    assert fills == ["00F8696B", "00FFC000"]
+    assert fills == ["00F8696B", "00FFC000", "00F8696B", "00FFC000"]
 
 
 def test_near_limit_threshold_reaches_rule(tmp_path):
     path = tmp_path / "threshold.xlsx"
     write_xlsx(build_report(make_result(near_limit_threshold=0.75)), path)
     rules = [rule for entry in openpyxl.load_workbook(path)["Keys"].conditional_formatting for rule in entry.rules]
-    assert rules[1].formula[0].endswith("*0.75)")
+    assert rules[-1].formula[0].endswith("*0.75)")
 
 
 def test_summary_chart_is_bar_with_two_series(workbook):
@@ -336,3 +339,93 @@ def test_full_key_cut_to_partial(tmp_path):
     values = [cell.value for row in openpyxl.load_workbook(path)["Keys"].iter_rows() for cell in row]
     assert "2YT43" in values
     assert not any(isinstance(value, str) and "NPPR9" in value for value in values)
+
+
+def test_findings_rows_with_wrapped_text_get_heights(tmp_path):
+    long_message = "The MAK is activated on more hosts than its allotment allows. " * 6
+    findings = (
+        Finding("MAK_OVERUSE", Severity.CRITICAL, long_message, "Request more activations", key_id="WIN-ENT-A"),
+        Finding("HOST_STALE", Severity.INFO, "short", "short", host="PC-0001"),
+    )
+    path = tmp_path / "heights.xlsx"
+    write_xlsx(build_report(make_result(findings=findings)), path)
+    sheet = openpyxl.load_workbook(path)["Findings"]
+
+    message_width = sheet.column_dimensions["G"].width
+    expected_lines = -(-len(long_message) // (int(message_width) - 1))
+    assert expected_lines > 1
+    assert sheet.row_dimensions[2].height == 15.0 * expected_lines
+    assert sheet.row_dimensions[3].height is None
+
+
+def test_wrapped_row_height_counts_line_feeds():
+    assert wrapped_row_height(("a\nb\nc", "x"), [0], [20.0, 10.0]) == 45.0
+    assert wrapped_row_height(("short", None), [0, 1], [20.0, 10.0]) is None
+    assert wrapped_row_height(("y" * 100_000,), [0], [60.0]) == 409.0
+
+
+def test_narrow_sheets_print_one_page_wide(workbook):
+    for name in ("Summary", "Keys", "Unreachable"):
+        setup = workbook[name].page_setup
+        assert setup.orientation == "landscape", name
+        assert setup.fitToWidth in (1, None), name  # openpyxl reads the default of 1 back as None
+
+
+def test_wide_sheets_print_over_several_pages(tmp_path):
+    trends = tuple(
+        KeyTrendPoint(scan, datetime(2026, 11, scan, 2, 0), f"WIN-ENT-MAK-{index:02d}", f"K{index:04d}", index)
+        for scan in (1, 2)
+        for index in range(24)
+    )
+    path = tmp_path / "wide.xlsx"
+    write_xlsx(build_report(make_result(trends=trends)), path)
+    workbook = openpyxl.load_workbook(path)
+
+    assert workbook["History"].page_setup.fitToWidth >= 2
+    assert workbook["Hosts"].page_setup.fitToWidth >= 2
+    assert workbook["History"].page_setup.orientation == "landscape"
+
+
+@pytest.mark.parametrize(("width", "pages"), [(10, 1), (190, 1), (191, 2), (500, 3)])
+def test_print_pages_wide(width, pages):
+    assert print_pages_wide(width) == pages
+
+
+def test_unknown_keys_named_by_partial_key(tmp_path):
+    keys = sample_keys() + (KeyUsage(None, "9C6JF", None, None, 2, 0, None),)
+    path = tmp_path / "unknown.xlsx"
+    write_xlsx(build_report(make_result(keys=keys)), path)
+    workbook = openpyxl.load_workbook(path)
+
+    key_ids = [row[0] for row in workbook["Keys"].iter_rows(min_row=2, values_only=True)]
+    assert key_ids[-2:] == ["not in inventory (ZZZZZ)", "not in inventory (9C6JF)"]
+    chart = workbook["Summary"]._charts[0]
+    assert chart.series[0].cat.numRef.f == "'Keys'!$A$2:$A$6"  # the key ID column names the bars
+    inventory_keys = dict(
+        (row[1], row[-1]) for row in workbook["Hosts"].iter_rows(min_row=2, values_only=True) if row[1]
+    )
+    assert inventory_keys["PC-0006"] == "not in inventory (ZZZZZ)"
+
+
+def test_grace_days_one_decimal(workbook):
+    cells = {
+        row[1].value: row[12] for row in workbook["Hosts"].iter_rows(min_row=2) if row[1].value in ("PC-0005", "PC-0007")
+    }
+    assert header(workbook["Hosts"])[12] == "Grace days left"
+    assert cells["PC-0005"].number_format == "#,##0.0"
+    assert cells["PC-0005"].value == pytest.approx(179.86, abs=0.01)
+    assert cells["PC-0007"].value == 30
+
+
+def test_hosts_and_unreachable_sorted(tmp_path):
+    hosts = tuple(reversed(make_result().hosts))
+    path = tmp_path / "sorted.xlsx"
+    write_xlsx(build_report(make_result(hosts=hosts)), path)
+    workbook = openpyxl.load_workbook(path)
+
+    computers = [row[1] for row in workbook["Hosts"].iter_rows(min_row=2, values_only=True)]
+    named = [name for name in computers if name is not None]
+    assert named == sorted(named, key=str.casefold)
+    assert computers[: len(named)] == named  # hosts without a computer name come last
+    targets = [row[0] for row in workbook["Unreachable"].iter_rows(min_row=2, values_only=True)]
+    assert targets == ["10.0.0.9", "pc-0010.corp.example", "pc-0011.corp.example"]

@@ -198,3 +198,36 @@ def test_write_html_keeps_old_file(tmp_path, result):
 
     assert target.read_text(encoding="utf-8") == "previous report"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["audit.html"]
+
+
+def test_identifier_cells_do_not_wrap(result):
+    text = render_html(build_report(result))
+
+    assert '<td class="text id">WIN-ENT-A</td>' in text
+    assert '<td class="text id">7QJ2K</td>' in text
+    assert '<td class="text id">PC-0001</td>' in text
+    assert '<td class="text id">pc-0001.corp.example</td>' in text
+    assert '<td class="text">Windows 11 Enterprise</td>' in text
+    assert "td.id" in text
+    assert "white-space: nowrap" in text
+
+
+def test_grace_days_one_decimal(page):
+    hosts = page.tables["hosts-table"]
+    grace_at = hosts[0].index("Grace days left")
+    grace = {row[1]: row[grace_at] for row in hosts[1:]}
+    assert grace["PC-0005"] == "179.9"
+    assert grace["PC-0007"] == "30.0"
+    assert grace["PC-0001"] == ""
+
+
+def test_hosts_tables_sorted_by_name():
+    result = make_result()
+    page = parse(render_html(build_report(make_result(hosts=tuple(reversed(result.hosts))))))
+
+    computers = [row[1] for row in page.tables["hosts-table"][1:]]
+    named = [name for name in computers if name]
+    assert named == sorted(named, key=str.casefold)
+    assert computers[: len(named)] == named
+    targets = [row[0] for row in page.tables["unreachable-table"][1:]]
+    assert targets == ["10.0.0.9", "pc-0010.corp.example", "pc-0011.corp.example"]

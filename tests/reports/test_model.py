@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from makaudit.model import KeyTrendPoint, KeyUsage
+from makaudit.model import HostResult, KeyTrendPoint, KeyUsage
 from makaudit.reports.model import ColumnType, build_report, to_naive_utc
 from makaudit.reports.redact import mask_product_keys, partial_key
 from makaudit.reports.usage import KeyIndex, UsageState
@@ -72,12 +72,13 @@ def test_table_unknown_column(result):
         build_report(result).keys.index("missing")
 
 
-def test_grace_days_rounded_down(result):
+def test_grace_days_keep_fraction(result):
     report = build_report(result)
     grace = dict(zip(report.hosts.column_values("computer"), report.hosts.column_values("grace_days")))
-    assert grace["PC-0005"] == 179
+    assert grace["PC-0005"] == pytest.approx(259000 / 1440)
     assert grace["PC-0007"] == 30
     assert grace["PC-0001"] is None
+    assert report.hosts.columns[report.hosts.index("grace_days")].type is ColumnType.DECIMAL
 
 
 def test_history_columns_per_key(result):
@@ -196,3 +197,11 @@ def test_history_keys_sorted():
     headings = [column.heading for column in history.columns][2:]
     assert headings == ["OFF-A", "WIN-A", "win-b", "not in inventory (AAAAA)", "not in inventory (ZZZZZ)"]
     assert history.rows[0][2:] == (4, 5, 2, 3, 1)
+
+
+def test_hosts_same_name_ordered_by_target():
+    first = make_result().hosts[0]
+    twin = HostResult(target="a-" + first.target, status=first.status, state=first.state)
+    report = build_report(make_result(hosts=(first, twin)))
+
+    assert report.hosts.column_values("target") == [twin.target, first.target]
