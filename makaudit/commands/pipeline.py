@@ -107,11 +107,23 @@ def write_reports(context: RunContext, result: AnalysisResult, scan: ScanInfo) -
     return written
 
 
+class _OutputConsole(Console):
+    """A rich console that reports a closed pipe to the caller instead of exiting with status 1.
+
+    Status 1 means findings at or above --fail-on, so a reader that stops early (``| head``) must not
+    produce it; the command line maps BrokenPipeError to status 3.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError("standard output was closed")
+
+
 def make_console() -> Console:
     """A rich console for standard output, wide enough for key ids when the output is a pipe or a file."""
     if sys.stdout.isatty():
-        return Console()
-    return Console(width=140)
+        return _OutputConsole()
+    return _OutputConsole(width=140)
 
 
 def emit(context: RunContext, result: AnalysisResult, written: Sequence[Path]) -> int:
