@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
 
 
 def _stored_fleet(args: argparse.Namespace, key_ids: dict[str, str]) -> tuple[list[HostResult], list]:
-    """The stored fleet for key usage counts, or nothing when there is no history database yet."""
+    """Return the stored fleet for key usage counts, or nothing when there is no history database yet."""
     if not db_path(args).exists():
         log.info("no history database at %s; key usage counts only this host", db_path(args))
         return [], []
@@ -124,7 +124,7 @@ def _find_cached(fleet: list[HostResult], name: str) -> HostResult:
 
 
 def _matches(result: HostResult, name: str) -> bool:
-    """Whether ``name`` is the host's target (with or without its port), computer name or DNS name."""
+    """Return whether ``name`` is the host's target (with or without its port), computer name or DNS name."""
     requested_name = name.strip().lower()
     names = {result.target.lower(), _without_port(result.target).lower()}
     if result.state is not None:
@@ -142,7 +142,7 @@ def _without_port(target: str) -> str:
 
 
 def _concerns(finding: Finding, host: HostResult) -> bool:
-    """Whether a finding is about this host, or about a key installed on it."""
+    """Return whether a finding is about this host, or about a key installed on it."""
     names = {name for name in (host.target, host.computer_name) if name}
     if finding.host is not None:
         return finding.host in names

@@ -120,7 +120,7 @@ class _OutputConsole(Console):
 
 
 def make_console() -> Console:
-    """A rich console for standard output, wide enough for key ids when the output is a pipe or a file."""
+    """Create a rich console for standard output, wide enough for key ids when the output is a pipe or a file."""
     if sys.stdout.isatty():
         return _OutputConsole()
     return _OutputConsole(width=140)

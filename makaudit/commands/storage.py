@@ -33,7 +33,7 @@ def open_store(args: argparse.Namespace, *, create: bool = True) -> HistoryStore
 
 
 def scan_parameters(args: argparse.Namespace) -> dict[str, object]:
-    """The options of this run worth keeping with the scan: plain values only, never the password."""
+    """Return the options of this run worth keeping with the scan: plain values only, never the password."""
     kept: dict[str, object] = {}
     for name, value in sorted(vars(args).items()):
         if name in ("handler", "password") or value is None:

@@ -174,7 +174,7 @@ USAGE_SCAN_KINDS = (ScanKind.SCAN.value, ScanKind.IMPORT.value)
 
 
 def counts_for_usage(scan: ScanRow) -> bool:
-    """Whether a scan covers the fleet: a completed scan or import, not a one-host query or an interrupted run."""
+    """Return whether a scan covers the fleet: a completed scan or import, not a one-host query or an interrupted run."""
     return scan.kind.value in USAGE_SCAN_KINDS and scan.status is ScanStatus.COMPLETED
 
 
