@@ -138,9 +138,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_RUN_FAILED
     except OSError as error:
         if error.filename is not None:
-            raise
-        _silence_stdout()
-        print(f"makaudit: error: could not write the output: {error.strerror or error}", file=sys.stderr)
+            message = f"{error.filename}: {error.strerror or error}"
+        else:
+            _silence_stdout()
+            message = f"could not write the output: {error.strerror or error}"
+        print(f"makaudit: error: {message}", file=sys.stderr)
+        _log_to_file(logging.ERROR, message)
         return EXIT_RUN_FAILED
 
 

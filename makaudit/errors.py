@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from makaudit.model import HostStatus
+from makaudit.productkey import mask_full_keys
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -101,6 +102,8 @@ class CollectionError(MakauditError):
     """Collecting one host failed in ``phase`` (connect, authenticate, run script, parse output)."""
 
     def __init__(self, target: str, phase: str, status: HostStatus, message: str) -> None:
+        # Endpoint output quoted in a message may hold a full product key (slmgr /ipk echoes it).
+        message = mask_full_keys(message)
         self.target = target
         self.phase = phase
         self.status = status

@@ -21,6 +21,7 @@ from makaudit.collectors.script import CollectionScript, collection_script
 from makaudit.collectors.targets import Target
 from makaudit.errors import CollectionError, ParseError
 from makaudit.model import EndpointState, HostResult, HostStatus
+from makaudit.productkey import mask_full_keys
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,8 @@ def parse_script_output(name: str, output: ScriptOutput) -> EndpointState:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
+        # Mask before cutting the excerpt, so that no part of a full product key is kept.
+        text = mask_full_keys(text)
         excerpt = text[:_OUTPUT_EXCERPT] + ("..." if len(text) > _OUTPUT_EXCERPT else "")
         message = f"the script output is not JSON ({error.msg} at character {error.pos}): {excerpt!r}"
         if output.stderr.strip():

@@ -11,9 +11,10 @@ from pathlib import Path
 from makaudit.collectors.options import ConnectionOptions
 from makaudit.collectors.runner import run_scan
 from makaudit.collectors.targets import parse_target
-from makaudit.commands.options import positive_int
+from makaudit.commands.options import add_option, positive_int, worker_count
 from makaudit.commands.pipeline import RunContext, analyse_results, make_console
 from makaudit.config import AuditConfig
+from makaudit.errors import RunError, UsageError
 from makaudit.inventory import load_inventory
 from makaudit.reports.console import render_summary
 from makaudit.reports.excel import write_xlsx
@@ -38,19 +39,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "JSON reports and a history database into the output folder. Nothing leaves this machine."
         ),
     )
-    parser.add_argument("--hosts", type=positive_int, default=60, metavar="N", help="number of emulated hosts (default 60)")
-    parser.add_argument("--seed", type=int, default=7, metavar="S", help="seed of the generated fleet (default 7)")
-    parser.add_argument("--out", type=Path, default=Path("demo-output"), metavar="DIR", help="output folder (default ./demo-output)")
-    parser.add_argument("--transport", choices=("winrm", "psrp"), default="winrm", help="client library to scan with (default winrm)")
-    parser.add_argument("--faults", choices=("none", "mixed"), default="mixed", help="'mixed' makes about 10%% of the hosts faulty (default), 'none' keeps all healthy")
-    parser.add_argument("--workers", type=positive_int, default=16, metavar="N", help="hosts queried at once (default 16)")
+    add_option(parser, "--hosts", convert=positive_int, metavar="N", help="number of emulated hosts (default 60)")
+    add_option(parser, "--seed", convert=_seed, metavar="S", help="seed of the generated fleet (default 7)")
+    add_option(parser, "--out", convert=Path, metavar="DIR", help="output folder (default ./demo-output)")
+    add_option(parser, "--transport", convert=_demo_transport, metavar="NAME", help="client library to scan with: winrm (default) or psrp")
+    add_option(parser, "--faults", convert=_demo_faults, metavar="MODE", help="'mixed' makes about 10%% of the hosts faulty (default), 'none' keeps all healthy")
+    add_option(parser, "--workers", convert=worker_count, metavar="N", help="hosts queried at once (default 16)")
     parser.set_defaults(handler=run, json=False, fail_on=None)
 
 
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
+
+
+def _demo_transport(text: str) -> str:
+    if text not in ("winrm", "psrp"):
+        raise ValueError(f"{text!r} is not a transport; use winrm or psrp")
+    return text
+
+
+def _demo_faults(text: str) -> str:
+    if text not in ("none", "mixed"):
+        raise ValueError(f"{text!r} is not a fault mode; use none or mixed")
+    return text
+
+
+def _fill_demo_defaults(args: argparse.Namespace) -> None:
+    defaults = {"hosts": 60, "seed": 7, "out": Path("demo-output"), "transport": "winrm", "faults": "mixed", "workers": 16}
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
 def run(args: argparse.Namespace, config: AuditConfig) -> int:
+    _fill_demo_defaults(args)
     console = make_console()
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--out {out}: cannot create the output folder ({error.strerror or error}); choose another folder") from None
 
     fleet = build_fleet(args.hosts, seed=args.seed, faults=args.faults)
     write_fleet_files(fleet, out / "fleet")
@@ -86,6 +117,8 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
                 on_result=lambda result: store.add_host_result(scan_id, result),
             )
             store.finish_scan(scan_id, "interrupted" if outcome.interrupted else "completed")
+            if outcome.interrupted:
+                raise RunError(f"demo scan interrupted after {len(outcome.results)} of {len(targets)} hosts; no reports were written")
             trends = store.trend_points({key.partial_product_key: key.key_id for key in inventory.keys})
 
     context = RunContext(args=args, config=config, inventory=inventory, started_at=started_at)

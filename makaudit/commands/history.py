@@ -9,11 +9,12 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from makaudit.commands.options import add_output_options
+from makaudit.commands.options import add_option, add_output_options
 from makaudit.commands.pipeline import key_ids_by_partial_key, load_run_context, make_console
 from makaudit.commands.storage import open_store
 from makaudit.config import AuditConfig
 from makaudit.errors import InputError, UsageError
+from makaudit.productkey import mask_full_keys
 from makaudit.store import history_document
 
 
@@ -28,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     filters = parser.add_mutually_exclusive_group()
-    filters.add_argument("--key", metavar="KEY_ID", default=None, help="inventory key id (needs --inventory) or the key's last five characters")
-    filters.add_argument("--host", metavar="NAME", default=None, help="computer name or target")
+    add_option(parser, "--key", group=filters, metavar="KEY_ID", help="inventory key id (needs --inventory) or the key's last five characters")
+    add_option(parser, "--host", group=filters, metavar="NAME", help="computer name or target")
     add_output_options(parser, reports=False, fail_on=False)
     parser.set_defaults(handler=run)
 
@@ -60,9 +61,10 @@ def _partial_key_for(key: str, inventory) -> str:
     candidate = key.strip().upper()
     if len(candidate) == 5 and candidate.isalnum():
         return candidate
+    shown = repr(mask_full_keys(key)) if len(key) <= 40 else f"of {len(key)} characters"
     if inventory is None:
-        raise UsageError(f"key {key!r} is not a five-character partial product key; pass --inventory FILE to look up key ids")
-    raise UsageError(f"key id {key!r} is not in the inventory; use a key_id from it or the key's last five characters")
+        raise UsageError(f"--key {shown} is not a five-character partial product key; pass --inventory FILE to look up key ids")
+    raise UsageError(f"--key {shown} is neither a key id of the inventory nor a five-character partial product key")
 
 
 def _print_tables(console: Console, document: dict, *, inventory_loaded: bool) -> None:

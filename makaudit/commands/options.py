@@ -9,6 +9,7 @@ declared with ``default=None`` so that "not given on the command line" is visibl
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,17 @@ class OptionSpec:
     """(section, key) in the TOML configuration, when the option may be set there."""
 
 
-_SPECS: dict[str, OptionSpec] = {}
+SPECS_ATTRIBUTE = "_makaudit_option_specs"
+
+
+def _specs_of(parser: argparse.ArgumentParser) -> dict[str, OptionSpec]:
+    """Return the option specs of one (sub)command, kept in its parse results so that commands never share them."""
+    specs = getattr(parser, SPECS_ATTRIBUTE, None)
+    if specs is None:
+        specs = {}
+        setattr(parser, SPECS_ATTRIBUTE, specs)
+        parser.set_defaults(**{SPECS_ATTRIBUTE: specs})
+    return specs
 
 
 def env_name(flag: str) -> str:
@@ -79,8 +90,20 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number of seconds")
     if value <= 0:
         raise ValueError(f"{value} must be greater than 0")
+    return value
+
+
+MAX_WORKERS = 1024
+
+
+def worker_count(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_WORKERS:
+        raise ValueError(f"{value} workers is more than the maximum of {MAX_WORKERS}")
     return value
 
 
@@ -115,14 +138,19 @@ def add_option(
     metavar: str | None = None,
     choices: tuple[str, ...] | None = None,
     dest: str | None = None,
+    group: argparse._ActionsContainer | None = None,
 ) -> None:
-    """Add an option whose value may also come from the environment or the configuration file."""
+    """Add an option whose value may also come from the environment or the configuration file.
+
+    ``group`` adds the option to an argument group (a mutually exclusive one, say) of ``parser``.
+    """
     dest = dest or flag.lstrip("-").replace("-", "_")
+    container = group if group is not None else parser
     help_text = f"{help} [env: {env_name(flag)}]"
     if is_flag:
-        parser.add_argument(flag, dest=dest, action="store_const", const=True, default=None, help=help_text)
+        container.add_argument(flag, dest=dest, action="store_const", const=True, default=None, help=help_text)
     else:
-        parser.add_argument(
+        container.add_argument(
             flag,
             dest=dest,
             type=_argparse_type(convert),
@@ -131,7 +159,7 @@ def add_option(
             choices=choices,
             help=help_text,
         )
-    _SPECS[dest] = OptionSpec(dest, flag, _parse_bool if is_flag else convert, is_flag, config_key)
+    _specs_of(parser)[dest] = OptionSpec(dest, flag, _parse_bool if is_flag else convert, is_flag, config_key)
 
 
 def add_output_options(parser: argparse.ArgumentParser, *, reports: bool = True, inventory: bool = True, fail_on: bool = True) -> None:
@@ -164,7 +192,7 @@ def resolve(
     """
     environ = os.environ if environ is None else environ
 
-    for dest, spec in _SPECS.items():
+    for dest, spec in getattr(args, SPECS_ATTRIBUTE, {}).items():
         if not hasattr(args, dest) or getattr(args, dest) is not None:
             continue
 
@@ -232,7 +260,7 @@ def add_remote_options(parser: argparse.ArgumentParser, *, workers: bool = True)
     add_option(parser, "--allow-unencrypted", help="allow Basic authentication over plain HTTP, which sends the password readable on the network", is_flag=True, config_key=("scan", "allow_unencrypted"))
     add_option(parser, "--username", help="account for the endpoints, e.g. CORP\\auditor; the password comes from MAKAUDIT_PASSWORD or a prompt", metavar="USER", config_key=("scan", "username"))
     if workers:
-        add_option(parser, "--workers", help="hosts queried at once (default 16)", convert=positive_int, metavar="N", config_key=("scan", "workers"))
+        add_option(parser, "--workers", help=f"hosts queried at once (default 16, at most {MAX_WORKERS})", convert=worker_count, metavar="N", config_key=("scan", "workers"))
     add_option(parser, "--timeout", help="overall time limit per host, in seconds (default 120)", convert=positive_float, metavar="SECONDS", config_key=("scan", "timeout"))
     add_option(parser, "--connect-timeout", help="time limit for opening a connection, in seconds (default 10)", convert=positive_float, metavar="SECONDS", config_key=("scan", "connect_timeout"))
     add_option(parser, "--no-slmgr", help="do not run slmgr.vbs on the endpoints (WMI data only)", is_flag=True, config_key=("scan", "no_slmgr"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import logging
 import sys
 from dataclasses import dataclass
@@ -58,6 +59,13 @@ def load_run_context(args: argparse.Namespace, config: AuditConfig) -> RunContex
 
 def check_report_path(option: str, path: Path) -> None:
     """Raise UsageError when a report cannot be written at ``path``."""
+    try:
+        _check_report_path(option, path)
+    except OSError as error:
+        raise UsageError(f"{option} {path}: {error.strerror or error}; choose another path") from None
+
+
+def _check_report_path(option: str, path: Path) -> None:
     if path.is_dir():
         raise UsageError(f"{option} {path} is a folder; give a file name such as {path / 'makaudit-report'}")
     if path.exists() and not path.is_file():
@@ -67,6 +75,8 @@ def check_report_path(option: str, path: Path) -> None:
         raise UsageError(f"{option} {path}: {folder} is a file, not a folder; choose a path inside an existing folder")
     if not folder.is_dir():
         raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it or choose another path")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: the folder {folder} is not writable; choose another path or fix its permissions")
 
 
 def key_ids_by_partial_key(inventory: Inventory | None) -> dict[str, str]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from makaudit.collectors.credentials import read_password
 from makaudit.collectors.options import ConnectionOptions
+from makaudit.collectors.runner import make_collector
 from makaudit.errors import UsageError
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
@@ -19,8 +21,10 @@ def connection_options(args: argparse.Namespace) -> ConnectionOptions:
         raise UsageError("no account given for the endpoints; pass --username USER (or set MAKAUDIT_USERNAME)")
     if args.ca_bundle is not None:
         check_ca_bundle(args.ca_bundle)
+    if (args.transport or "winrm") == "winrm" and args.auth == "negotiate":
+        raise UsageError("--auth negotiate is not available with --transport winrm: use ntlm or kerberos, or --transport psrp")
 
-    return ConnectionOptions(
+    options = ConnectionOptions(
         transport=args.transport or "winrm",
         auth=args.auth or "ntlm",
         https=bool(args.https),
@@ -32,8 +36,13 @@ def connection_options(args: argparse.Namespace) -> ConnectionOptions:
         allow_unencrypted=bool(args.allow_unencrypted),
         connect_timeout=args.connect_timeout or DEFAULT_CONNECT_TIMEOUT_SECONDS,
         no_slmgr=bool(args.no_slmgr),
-        debug_protocol=args.log_level == "debug",
+        debug_protocol=args.log_level == "debug" and os.environ.get("MAKAUDIT_DEBUG_PROTOCOL", "").strip().lower() in ("1", "true", "yes", "on"),
     )
+
+    # Building a collector checks what only the client library knows (Kerberos or CredSSP extras
+    # installed), before a scan is recorded in the history database.
+    make_collector(options).close()
+    return options
 
 
 def check_ca_bundle(path: Path) -> None:

@@ -36,7 +36,7 @@ def scan_parameters(args: argparse.Namespace) -> dict[str, object]:
     """Return the options of this run worth keeping with the scan: plain values only, never the password."""
     kept: dict[str, object] = {}
     for name, value in sorted(vars(args).items()):
-        if name in ("handler", "password") or value is None:
+        if name in ("handler", "password") or name.startswith("_") or value is None:
             continue
         if isinstance(value, Path):
             value = str(value)

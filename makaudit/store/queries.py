@@ -131,6 +131,10 @@ def _rebuild(host_row: Mapping[str, Any], record_rows: list[dict[str, Any]], inc
         ) from error
 
 
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def host_history(connection: Connection, name: str) -> list[HostHistoryEntry]:
     """Return one entry per scan for the host called ``name``, oldest scan first.
 
@@ -143,6 +147,9 @@ def host_history(connection: Connection, name: str) -> list[HostHistoryEntry]:
     named = or_(
         func.lower(host_results.c.computer_name) == lowered,
         func.lower(host_results.c.target) == lowered,
+        # A target stored with its port (127.0.20.4:5985, [::1]:5985) matches the name without it.
+        func.lower(host_results.c.target).like(_escape_like(lowered) + ":%", escape="\\"),
+        func.lower(host_results.c.target).like("[" + _escape_like(lowered) + "]:%", escape="\\"),
         func.lower(host_results.c.dns_host_name) == lowered,
     )
     identities = {

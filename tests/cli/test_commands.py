@@ -338,3 +338,50 @@ def test_failed_run_reaches_log_file(two_hosts, tmp_path):
     assert "exit status 2" in text
     assert "bad.csv" in text
     assert oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--workers", "2000"], "more than the maximum"),
+        (["--timeout", "nan"], "not a finite number"),
+        (["--timeout", "inf"], "not a finite number"),
+        (["--auth", "negotiate"], "not available with --transport winrm"),
+    ],
+)
+def test_scan_rejects_bad_limits_before_recording(tmp_path, arguments, expected):
+    database = tmp_path / "h.sqlite"
+
+    completed = run_makaudit("scan", "127.0.0.1:9", "--username", "auditor", "--db", str(database), *arguments, env={"MAKAUDIT_PASSWORD": "x"})
+
+    assert completed.returncode == 2
+    assert expected in completed.stderr
+    assert not database.exists()
+
+
+def test_history_key_error_never_repeats_full_key(tmp_path, two_hosts):
+    database = tmp_path / "h.sqlite"
+    run_makaudit("import", str(two_hosts), "--db", str(database))
+
+    completed = run_makaudit("history", "--db", str(database), "--key", "NPPR9-FWDCX-D2C8J-H872K-2YT43")
+
+    assert completed.returncode == 2
+    assert "NPPR9" not in completed.stderr
+    assert "2YT43" in completed.stderr
+
+
+def test_overlong_report_path_exits_2(tmp_path):
+    completed = run_makaudit("import", str(EXAMPLES), "--no-store", "--html", str(tmp_path / ("a" * 300 + ".html")))
+
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+
+
+def test_history_options_from_environment(two_hosts, tmp_path):
+    database = tmp_path / "h.sqlite"
+    run_makaudit("import", str(two_hosts), "--db", str(database))
+
+    completed = run_makaudit("history", "--json", env={"MAKAUDIT_DB": str(database), "MAKAUDIT_HOST": "PC-0001"})
+
+    assert completed.returncode == 0, completed.stderr
+    assert len(json.loads(completed.stdout)["host_records"]) == 1

@@ -291,6 +291,8 @@ def test_host_card_live_then_cached(tmp_path):
             "host", host["target"], "--username", server.username, "--inventory", inventory, "--db", database, "--json", password=server.password
         )
     cached = run_makaudit("host", host["name"], "--cached", "--inventory", inventory, "--db", database)
+    address = host["target"].rsplit(":", 1)[0]
+    by_address = run_makaudit("history", "--host", address, "--db", database, "--json")
 
     assert live.returncode == 0, live.stderr
     assert host["name"] in live.stdout
@@ -302,6 +304,8 @@ def test_host_card_live_then_cached(tmp_path):
     }
     assert cached.returncode == 0, cached.stderr
     assert key_id in cached.stdout
+    assert by_address.returncode == 0, by_address.stderr
+    assert len(json.loads(by_address.stdout)["host_records"]) == 2
 
 
 def test_interrupted_scan_writes_no_reports_and_exits_3(tmp_path):
