@@ -33,6 +33,8 @@ ABANDON_GRACE_SECONDS = 10.0
 """How long past its deadline a host may run before the runner gives up on its worker."""
 
 _POLL_SECONDS = 0.2
+INTERRUPT_GRACE_SECONDS = 5.0
+"""How long an interrupted scan waits for the hosts being collected, so their endpoint sessions are closed."""
 
 CollectorFactory = Callable[[], Collector]
 
@@ -187,12 +189,37 @@ class _Scan:
                 self._replace_lost_workers()
         except KeyboardInterrupt:
             self.stop.set()
+            finished.extend(self._finish_in_flight(bar, on_result))
             logger.warning("scan interrupted: keeping the %d result(s) finished so far", len(finished))
             return ScanOutcome(tuple(finished), interrupted=True)
         finally:
             self.stop.set()
 
         return ScanOutcome(tuple(finished))
+
+    def _finish_in_flight(self, bar: ScanProgress, on_result: Callable[[HostResult], None] | None) -> list[HostResult]:
+        """Give the hosts being collected a few seconds to finish after an interrupt.
+
+        A worker that finishes closes its shell or runspace pool on the endpoint, so an interrupted scan leaves
+        no session counting against the endpoint's shell quota. A second interrupt stops the wait at once.
+        """
+        results: list[HostResult] = []
+        deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
+        try:
+            while time.monotonic() < deadline and any(worker.is_alive() and not worker.abandoned for worker in self.workers):
+                try:
+                    worker, outcome = self.results.get(timeout=_POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                if isinstance(outcome, BaseException) or worker.abandoned:
+                    continue
+                results.append(outcome)
+                bar.advance(outcome.status is not HostStatus.OK)
+                if on_result is not None:
+                    on_result(outcome)
+        except KeyboardInterrupt:
+            logger.warning("second interrupt: not waiting for the hosts still being collected")
+        return results
 
     def _start_worker(self) -> None:
         self._started += 1

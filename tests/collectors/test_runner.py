@@ -91,7 +91,8 @@ def test_interrupt_keeps_finished_results(big_fleet) -> None:
     outcome = run_scan(healthy[:60], fleet_options(big_fleet), workers=2, timeout=5.0, progress="none", on_result=store)
 
     assert outcome.interrupted
-    assert len(outcome.results) == 5
+    # The hosts in flight at the interrupt (one per worker) may still finish within the grace period.
+    assert 5 <= len(outcome.results) <= 5 + 2
     assert list(outcome.results) == stored
     assert all(result.status is HostStatus.OK for result in outcome.results)
 
