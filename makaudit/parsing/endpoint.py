@@ -40,8 +40,8 @@ def parse_endpoint_document(data: Mapping[str, Any], source: str) -> EndpointSta
     """
     if not isinstance(data, Mapping):
         raise ParseError(source, "a JSON object (the endpoint document)", detail=f"got {type(data).__name__}")
-    _check_format(data, source)
     _reject_full_keys(data, source)
+    _check_format(data, source)
 
     computer = _computer(data.get("computer"), source)
     collected_at = _collected_at(data.get("collected_at"), source)
