@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Mapping
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select, true, union
 
@@ -188,28 +188,91 @@ def counts_for_usage(scan: ScanRow) -> bool:
 def key_usage(connection: Connection, partial_product_key: str | None) -> list[KeyTrendPoint]:
     """Return, per MAK partial key and per scan, the distinct hosts with a Licensed MAK record.
 
-    Every key gets a point for every scan, oldest first, with zero where no
-    host was activated. ``hosts_added`` and ``hosts_removed`` compare with the
-    previous scan, so a host that did not answer a scan counts as removed from
-    it. Hosts are named by computer name, else by target. ``key_id`` is None.
-    Only completed fleet scans and imports count: a live query of one host
-    (kind ``host``) or an interrupted scan saw part of the fleet, and would
-    show every other host as removed. Rows are streamed in key and scan order,
-    so memory holds two scans' hosts of one key at a time.
+    Each point is the fleet as known after that scan: the latest successful
+    result of every host collected so far, the same rule ``makaudit report``
+    counts by. A scan or import that covers part of the fleet therefore
+    changes only the hosts it collected, and a host that did not answer keeps
+    its last known keys. ``hosts_added`` and ``hosts_removed`` compare with the
+    previous point. Only completed scans and imports count (not a live query
+    of one host, not an interrupted scan). Hosts are named by computer name,
+    else by target; ``key_id`` is None. Points come in key order, then scan order.
     """
     all_scans = [scan for scan in fetch_scans(connection) if counts_for_usage(scan)]
-    rows = connection.execute(_activations_query(partial_product_key))
+    refreshed = _hosts_collected_per_scan(connection)
+    licensed = _licensed_keys_per_scan(connection, partial_product_key)
 
-    points: list[KeyTrendPoint] = []
-    seen_keys = False
-    for key, key_rows in itertools.groupby(rows, key=lambda row: row.partial_product_key):
-        seen_keys = True
-        hosts_per_scan = itertools.groupby(key_rows, key=lambda row: row.scan_id)
-        points.extend(_points_of_key(key, all_scans, hosts_per_scan))
+    keys = sorted({key for per_host in licensed.values() for keys_of_host in per_host.values() for key in keys_of_host[1]})
+    if partial_product_key is not None and partial_product_key not in keys:
+        keys.append(partial_product_key)
 
-    if partial_product_key is not None and not seen_keys:
-        points.extend(_points_of_key(partial_product_key, all_scans, iter(())))
-    return points
+    points: dict[str, list[KeyTrendPoint]] = {key: [] for key in keys}
+    keys_of_host: dict[str, frozenset[str]] = {}
+    hosts_of_key: dict[str, dict[str, str]] = {key: {} for key in keys}
+    for scan in all_scans:
+        added: dict[str, set[str]] = {key: set() for key in keys}
+        removed: dict[str, set[str]] = {key: set() for key in keys}
+        seen = licensed.get(scan.id, {})
+
+        for host_key, label in refreshed.get(scan.id, {}).items():
+            new_keys = seen.get(host_key, (label, frozenset()))[1]
+            old_keys = keys_of_host.get(host_key, frozenset())
+            for key in old_keys - new_keys:
+                del hosts_of_key[key][host_key]
+                removed[key].add(label)
+            for key in new_keys:
+                if key not in old_keys:
+                    added[key].add(label)
+                hosts_of_key[key][host_key] = label
+            keys_of_host[host_key] = new_keys
+
+        for key in keys:
+            points[key].append(
+                KeyTrendPoint(
+                    scan_id=scan.id,
+                    scan_started_at=scan.started_at,
+                    key_id=None,
+                    partial_product_key=key,
+                    activated=len(hosts_of_key[key]),
+                    hosts_added=_sorted_labels(added[key] - removed[key]),
+                    hosts_removed=_sorted_labels(removed[key] - added[key]),
+                )
+            )
+
+    return [point for key in keys for point in points[key]]
+
+
+def _hosts_collected_per_scan(connection: Connection) -> dict[int, dict[str, str]]:
+    """Map each counted scan to the hosts it collected successfully (host key to label)."""
+    query = (
+        select(
+            host_results.c.scan_id,
+            host_results.c.host_key,
+            func.coalesce(host_results.c.computer_name, host_results.c.target).label("label"),
+        )
+        .select_from(host_results.join(scans, host_results.c.scan_id == scans.c.id))
+        .where(
+            scans.c.kind.in_(USAGE_SCAN_KINDS),
+            scans.c.status == ScanStatus.COMPLETED.value,
+            host_results.c.status == HostStatus.OK.value,
+        )
+    )
+    collected: dict[int, dict[str, str]] = {}
+    for row in connection.execute(query):
+        collected.setdefault(row.scan_id, {})[row.host_key] = row.label
+    return collected
+
+
+def _licensed_keys_per_scan(connection: Connection, partial_product_key: str | None) -> dict[int, dict[str, tuple[str, frozenset[str]]]]:
+    """Map each counted scan to its hosts' Licensed MAK partial keys (host key to label and keys)."""
+    found: dict[int, dict[str, tuple[str, set[str]]]] = {}
+    for row in connection.execute(_activations_query(partial_product_key)):
+        per_host = found.setdefault(row.scan_id, {})
+        per_host.setdefault(row.host_key, (row.label, set()))[1].add(row.partial_product_key)
+    return {scan_id: {host: (label, frozenset(keys)) for host, (label, keys) in per_host.items()} for scan_id, per_host in found.items()}
+
+
+def _sorted_labels(labels: set[str]) -> tuple[str, ...]:
+    return tuple(sorted(labels, key=str.lower))
 
 
 def _activations_query(partial_product_key: str | None) -> Select[Any]:
@@ -240,27 +303,3 @@ def _activations_query(partial_product_key: str | None) -> Select[Any]:
     )
 
 
-def _points_of_key(key: str, all_scans: list[ScanRow], hosts_per_scan: Iterator[tuple[int, Iterable[Any]]]) -> Iterator[KeyTrendPoint]:
-    """Yield one point per scan for one key; ``hosts_per_scan`` skips scans without activations."""
-    next_group = next(hosts_per_scan, None)
-    previous: dict[str, str] = {}
-    for scan in all_scans:
-        current: dict[str, str] = {}
-        if next_group is not None and next_group[0] == scan.id:
-            current = {row.host_key: row.label for row in next_group[1]}
-            next_group = next(hosts_per_scan, None)
-
-        yield KeyTrendPoint(
-            scan_id=scan.id,
-            scan_started_at=scan.started_at,
-            key_id=None,
-            partial_product_key=key,
-            activated=len(current),
-            hosts_added=_labels(current, previous),
-            hosts_removed=_labels(previous, current),
-        )
-        previous = current
-
-
-def _labels(hosts: Mapping[str, str], other: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(sorted({label for host_key, label in hosts.items() if host_key not in other}, key=str.lower))

@@ -68,9 +68,10 @@ def test_key_usage_added_and_removed(store: HistoryStore, two_scans: dict) -> No
     assert first.activated == 3
     assert first.hosts_added == ("PC-A", "PC-B", "PC-C")
     assert first.hosts_removed == ()
-    assert second.activated == 2
+    # PC-C was not collected by the second scan, so it keeps its last known key.
+    assert second.activated == 3
     assert second.hosts_added == ("PC-D",)
-    assert second.hosts_removed == ("PC-B", "PC-C")
+    assert second.hosts_removed == ("PC-B",)
 
 
 def test_key_usage_every_key_every_scan(store: HistoryStore, two_scans: dict) -> None:
@@ -91,7 +92,7 @@ def test_key_usage_ignores_kms_and_grace(store: HistoryStore, two_scans: dict) -
 
 
 def test_key_usage_lower_case_filter(store: HistoryStore, two_scans: dict) -> None:
-    assert [point.activated for point in store.key_usage(KEY_A.lower())] == [3, 2]
+    assert [point.activated for point in store.key_usage(KEY_A.lower())] == [3, 3]
 
 
 def test_key_usage_unknown_key_zero_points(store: HistoryStore, two_scans: dict) -> None:
@@ -216,7 +217,7 @@ def test_history_document_without_filters(store: HistoryStore, two_scans: dict) 
     usage = [(entry["scan_id"], entry["key_id"], entry["partial_product_key"], entry["activated"]) for entry in document["key_usage"]]
     assert usage == [
         (two_scans["first"], "WIN-ENT-MAK-A", KEY_A, 3),
-        (two_scans["second"], "WIN-ENT-MAK-A", KEY_A, 2),
+        (two_scans["second"], "WIN-ENT-MAK-A", KEY_A, 3),
         (two_scans["first"], None, KEY_B, 0),
         (two_scans["second"], None, KEY_B, 2),
     ]
@@ -272,4 +273,19 @@ def test_key_usage_skips_host_queries_and_interrupted_scans(store: HistoryStore,
     usage = store.key_usage(KEY_A)
 
     assert [point.scan_id for point in usage] == [two_scans["first"], two_scans["second"]]
-    assert [point.activated for point in usage] == [3, 2]
+    assert [point.activated for point in usage] == [3, 3]
+
+
+def test_partial_scan_keeps_other_hosts(store: HistoryStore, two_scans: dict) -> None:
+    one_host = store.begin_scan(ScanKind.SCAN, {"targets": ["pc-d"]})
+    store.add_host_result(one_host, ok_result("PC-D", (windows_mak(KEY_B),), later(120)))
+    store.finish_scan(one_host)
+
+    usage_a = store.key_usage(KEY_A)
+    usage_b = store.key_usage(KEY_B)
+
+    assert [point.activated for point in usage_a] == [3, 3, 2]
+    assert usage_a[2].hosts_removed == ("PC-D",)
+    assert usage_a[2].hosts_added == ()
+    assert [point.activated for point in usage_b] == [0, 2, 3]
+    assert usage_b[2].hosts_added == ("PC-D",)
