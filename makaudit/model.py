@@ -179,6 +179,22 @@ class LicenseRecord:
         }
 
 
+# Firmware placeholders that many machines share, so they identify no machine: an all-zero or all-F
+# UUID, and the value of boards whose vendor never set one (a widely reported AMI default).
+_PLACEHOLDER_UUIDS = frozenset({"03000200-0400-0500-0006-000700080009"})
+
+
+def machine_uuid_key(uuid: str | None) -> str | None:
+    """Return ``uuid:`` and the upper-case machine UUID, or None for an empty or placeholder UUID."""
+    if not uuid:
+        return None
+    value = uuid.strip().upper()
+    digits = value.replace("-", "")
+    if not digits or len(set(digits)) == 1 or value in _PLACEHOLDER_UUIDS:
+        return None
+    return "uuid:" + value
+
+
 @dataclass(frozen=True)
 class ComputerIdentity:
     """Who the endpoint is, from the ``computer`` object of the endpoint document."""
@@ -193,9 +209,10 @@ class ComputerIdentity:
 
     @property
     def host_key(self) -> str | None:
-        """Identity that survives renames: the machine UUID, else the upper-case computer name."""
-        if self.uuid:
-            return "uuid:" + self.uuid.upper()
+        """Identity that survives renames: the machine UUID (unless a firmware placeholder), else the upper-case computer name."""
+        uuid_key = machine_uuid_key(self.uuid)
+        if uuid_key:
+            return uuid_key
         if self.name:
             return "name:" + self.name.upper()
         return None

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from makaudit.model import Channel, EndpointState, HostResult, HostStatus
+from makaudit.model import Channel, EndpointState, HostResult, HostStatus, machine_uuid_key
 
 CHANNELS = [channel.value for channel in Channel]
 HOST_STATUSES = [status.value for status in HostStatus]
@@ -89,15 +89,16 @@ class HostColumns:
     def host_keys(self) -> list[str]:
         """Return HostResult.host_key of every result, without the per-object property calls.
 
-        Same rule as the model: ``uuid:`` and the upper-case machine UUID, else
-        ``name:`` and the upper-case computer name, else ``target:`` and the lower-case target.
+        Same rule as the model: ``uuid:`` and the upper-case machine UUID (unless a firmware placeholder),
+        else ``name:`` and the upper-case computer name, else ``target:`` and the lower-case target.
         """
         return [_host_key(uuid, name, target) for uuid, name, target in zip(self.uuids, self.names, self.targets)]
 
 
 def _host_key(uuid: str | None, name: str | None, target: str) -> str:
-    if uuid:
-        return "uuid:" + uuid.upper()
+    uuid_key = machine_uuid_key(uuid) if uuid else None
+    if uuid_key:
+        return uuid_key
     if name:
         return "name:" + name.upper()
     return "target:" + target.lower()

@@ -11,7 +11,7 @@ import pytest
 from makaudit.analysis import analyse
 from makaudit.analysis.frames import NO_STATUS, build_frames, build_latest_frames, latest_results
 from makaudit.analysis.keys import key_usage
-from makaudit.model import Channel, HostStatus, LicenseStatus
+from makaudit.model import Channel, ComputerIdentity, HostStatus, LicenseStatus, machine_uuid_key
 
 from analysis.builders import DEFAULT_CONFIG, NOW, days_ago, failed, host, inventory, key, record
 
@@ -172,3 +172,18 @@ def test_failed_host_without_error_message():
     [finding] = result.findings
     assert finding.code == "HOST_UNREACHABLE"
     assert finding.message == "Collecting srv-09 failed (error): no reason was recorded."
+
+
+@pytest.mark.parametrize(
+    "uuid",
+    ["00000000-0000-0000-0000-000000000000", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", "03000200-0400-0500-0006-000700080009", ""],
+)
+def test_placeholder_uuid_is_no_identity(uuid):
+    identity = ComputerIdentity(name="PC-A", uuid=uuid)
+
+    assert identity.host_key == "name:PC-A"
+    assert machine_uuid_key(uuid) is None
+
+
+def test_real_uuid_is_identity():
+    assert ComputerIdentity(name="PC-A", uuid="4c4c4544-0042-3010-8052-b7c04f4e3332").host_key == "uuid:4C4C4544-0042-3010-8052-B7C04F4E3332"
