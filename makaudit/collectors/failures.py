@@ -57,13 +57,12 @@ def classify(error: BaseException, target: str, phase: str, *, plain_basic: bool
         return CollectionError(target, PHASE_AUTHENTICATE, HostStatus.AUTH_FAILED, message)
 
     if isinstance(error, requests.exceptions.SSLError):
-        return CollectionError(
-            target,
-            PHASE_CONNECT,
-            HostStatus.ERROR,
-            f"TLS handshake failed ({_root_cause(error)}); give the CA that signed the endpoint certificates "
-            "with --ca-bundle, or check that the name matches the certificate",
-        )
+        cause = _root_cause(error)
+        if "WRONG_VERSION_NUMBER" in cause.upper():
+            advice = "the port answers without TLS; check --port, or leave out --https for an HTTP listener"
+        else:
+            advice = "give the CA that signed the endpoint certificates with --ca-bundle, or check that the name matches the certificate"
+        return CollectionError(target, PHASE_CONNECT, HostStatus.ERROR, f"TLS handshake failed ({cause}); {advice}")
 
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return CollectionError(target, PHASE_CONNECT, HostStatus.UNREACHABLE, "the connection timed out")
@@ -83,7 +82,13 @@ def classify(error: BaseException, target: str, phase: str, *, plain_basic: bool
     if isinstance(error, winrm_errors.WinRMOperationTimeoutError):
         return CollectionError(target, phase, HostStatus.TIMEOUT, "the endpoint returned no output in time")
 
-    return CollectionError(target, phase, HostStatus.ERROR, _describe(error))
+    return CollectionError(
+        target,
+        phase,
+        HostStatus.ERROR,
+        f"the endpoint did not answer as a WinRM service does ({_describe(error)}); check that --port, --https and "
+        "--transport match the endpoint's WinRM listener",
+    )
 
 
 def is_transient(error: BaseException) -> bool:

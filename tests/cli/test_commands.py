@@ -385,3 +385,38 @@ def test_history_options_from_environment(two_hosts, tmp_path):
 
     assert completed.returncode == 0, completed.stderr
     assert len(json.loads(completed.stdout)["host_records"]) == 1
+
+
+def test_endpoint_that_is_not_winrm_gets_clear_error(tmp_path):
+    import http.server
+    import threading
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b"hello"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        target = f"127.0.0.1:{server.server_address[1]}"
+        completed = run_makaudit(
+            "scan", target, "--auth", "basic", "--allow-unencrypted", "--username", "auditor", "--json", "--timeout", "10",
+            "--db", str(tmp_path / "h.sqlite"), env={"MAKAUDIT_PASSWORD": "x"},
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert completed.returncode == 3
+    [host] = json.loads(completed.stdout)["hosts"]
+    assert host["status"] == "error"
+    assert "did not answer as a WinRM service" in host["error"]
