@@ -65,7 +65,15 @@ def check_report_path(option: str, path: Path) -> None:
         raise UsageError(f"{option} {path}: {error.strerror or error}; choose another path") from None
 
 
+REPORT_SUFFIXES = {"--xlsx": (".xlsx",), "--html": (".html", ".htm")}
+
+
 def _check_report_path(option: str, path: Path) -> None:
+    if not str(path).strip() or str(path) == ".":
+        raise UsageError(f"{option} is empty; give the path of the report file")
+    suffixes = REPORT_SUFFIXES.get(option)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise UsageError(f"{option} {path}: the file name must end in {' or '.join(suffixes)}, so that it opens in the right program")
     if path.is_dir():
         raise UsageError(f"{option} {path} is a folder; give a file name such as {path / 'makaudit-report'}")
     if path.exists() and not path.is_file():

@@ -23,7 +23,7 @@ def open_store(args: argparse.Namespace, *, create: bool = True) -> HistoryStore
     reported instead of silently creating an empty database.
     """
     path = db_path(args)
-    if not create and not path.exists():
+    if not create and (not path.exists() or (path.is_file() and path.stat().st_size == 0)):
         raise StoreError(
             f"no history database at {path}; run makaudit scan or makaudit import first, "
             "or give the database's path with --db (or MAKAUDIT_DB)"

@@ -420,3 +420,21 @@ def test_endpoint_that_is_not_winrm_gets_clear_error(tmp_path):
     [host] = json.loads(completed.stdout)["hosts"]
     assert host["status"] == "error"
     assert "did not answer as a WinRM service" in host["error"]
+
+
+def test_report_path_with_wrong_suffix_exits_2(tmp_path):
+    completed = run_makaudit("import", str(EXAMPLES), "--no-store", "--xlsx", str(tmp_path / "report.html"))
+
+    assert completed.returncode == 2
+    assert "must end in .xlsx" in completed.stderr
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_report_on_empty_database_file_leaves_it_empty(tmp_path):
+    database = tmp_path / "h.sqlite"
+    database.touch()
+
+    completed = run_makaudit("report", "--db", str(database))
+
+    assert completed.returncode == 3
+    assert database.stat().st_size == 0
