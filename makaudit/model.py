@@ -76,7 +76,7 @@ class Application(enum.StrEnum):
 
 
 class RecordSource(enum.StrEnum):
-    """Where a license record was read from."""
+    """Source of a license record: WMI data, slmgr text or ospp.vbs text."""
 
     WMI = "wmi"
     SLMGR = "slmgr"
@@ -197,7 +197,7 @@ def machine_uuid_key(uuid: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class ComputerIdentity:
-    """Who the endpoint is, from the ``computer`` object of the endpoint document."""
+    """Identity of an endpoint, from the ``computer`` object of the endpoint document."""
 
     name: str | None = None
     dns_host_name: str | None = None
@@ -253,7 +253,7 @@ class EndpointState:
 
 @dataclass(frozen=True)
 class HostResult:
-    """What one target produced: a state, or a failure with its category and message."""
+    """Result of collecting one target: a state, or a failure with its category and message."""
 
     target: str
     status: HostStatus
