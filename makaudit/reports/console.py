@@ -189,9 +189,19 @@ def _keys_note(result: AnalysisResult) -> str | None:
     )
 
 
+def _short_subject(host: str | None) -> str | None:
+    """Shorten a file path used as a host name (an imported capture without a computer name) to its file name.
+
+    A full path in an identifier column, which never wraps, would leave the message column a few characters wide.
+    """
+    if host is None or ("/" not in host and "\\" not in host):
+        return host
+    return host.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or host
+
+
 def _findings_table(findings: list[Finding], title: str) -> RichTable:
     subjects = [
-        finding.host or finding.key_id or partial_key(finding.partial_product_key) or "" for finding in findings
+        _short_subject(finding.host) or finding.key_id or partial_key(finding.partial_product_key) or "" for finding in findings
     ]
     table = _table(title)
     table.add_column("Severity", no_wrap=True)

@@ -88,3 +88,12 @@ def test_card_full_host_name():
     text = render80(lambda console: render_host_card(console, failed, result))
     assert LONG_HOST in text
     assert "…" not in text
+
+
+def test_findings_show_file_name_of_imported_capture():
+    from makaudit.reports.console import _short_subject
+
+    assert _short_subject("/srv/collected/site-a/slmgr-pc.txt") == "slmgr-pc.txt"
+    assert _short_subject("C:\\collected\\pc.json") == "pc.json"
+    assert _short_subject("PC-0042") == "PC-0042"
+    assert _short_subject(None) is None
