@@ -98,27 +98,40 @@ def load_config(path: Path | None) -> AuditConfig:
 
     document = _read_toml(path)
     values: dict[str, Any] = {}
+    problems: list[str] = []
 
     for section_name, section in document.items():
         if not isinstance(section, dict):
-            raise UsageError(f"{path}: {section_name!r} is outside any section; {_placement_hint(section_name)}")
+            problems.append(f"{section_name!r} is outside any section; {_placement_hint(section_name)}")
+            continue
         options = _SECTIONS.get(section_name)
         if options is None:
-            raise UsageError(
-                f"{path}: unknown section [{section_name}]; "
-                f"the valid sections are {_names(_SECTIONS)}. Check the spelling or remove the section."
+            problems.append(
+                f"unknown section [{section_name}]; the valid sections are {_names(_SECTIONS)}. "
+                "Check the spelling or remove the section."
             )
+            continue
 
         for key, raw in section.items():
             option = options.get(key)
             if option is None:
-                raise UsageError(
-                    f"{path}: unknown key {key!r} in [{section_name}]; "
-                    f"the valid keys are {_names(options)}. Check the spelling or remove the key."
+                problems.append(
+                    f"unknown key {key!r} in [{section_name}]; the valid keys are {_names(options)}. "
+                    "Check the spelling or remove the key."
                 )
-            value = option.convert(raw, f"{section_name}.{key}", path)
+                continue
+            try:
+                value = option.convert(raw, f"{section_name}.{key}", path)
+            except UsageError as error:
+                problems.append(str(error).removeprefix(f"{path}: "))
+                continue
             if option.field is not None:
                 values[option.field] = value
+
+    if len(problems) == 1:
+        raise UsageError(f"{path}: {problems[0]}")
+    if problems:
+        raise UsageError(f"{path}: {len(problems)} problems in the configuration:\n" + "\n".join(f"  {problem}" for problem in problems))
 
     config = AuditConfig(**values)
     logger.debug("loaded configuration from %s: %s", path, config)

@@ -127,3 +127,17 @@ def test_every_option_maps_to_a_config_field():
 
 def test_suppressible_codes_are_unique():
     assert len(set(SUPPRESSIBLE_CODES)) == len(SUPPRESSIBLE_CODES)
+
+
+def test_every_config_problem_reported_at_once(tmp_path):
+    path = tmp_path / "makaudit.toml"
+    path.write_text("[scan]\nworkrs = 3\n[thresholds]\nnear_limit = 7\nstale_dayz = 3\n", encoding="utf-8")
+
+    with pytest.raises(UsageError) as caught:
+        load_config(path)
+
+    message = str(caught.value)
+    assert "3 problems" in message
+    assert "'workrs'" in message
+    assert "near_limit" in message
+    assert "'stale_dayz'" in message
