@@ -76,6 +76,9 @@ def _read_file(path: Path) -> list[HostResult]:
     except (ParseError, InputError) as error:
         logger.warning("%s: not imported: %s", path, error)
         return [HostResult(target=str(path), status=HostStatus.ERROR, error=str(error))]
+    except Exception as error:  # noqa: BLE001 - one unreadable file must not stop the import of the others
+        logger.exception("%s: not imported: the parser failed unexpectedly", path)
+        return [HostResult(target=str(path), status=HostStatus.ERROR, error=f"the parser failed on this file ({type(error).__name__}); please report it")]
 
     duration = time.monotonic() - started
     return [

@@ -6,12 +6,13 @@ The file name is never consulted: captures arrive renamed, with a ``.txt`` or
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
 
 from makaudit.errors import InputError, ParseError
-from makaudit.model import ComputerIdentity, EndpointState
+from makaudit.model import ComputerIdentity, EndpointState, LicenseRecord
 from makaudit.parsing.agents import (
     looks_like_ansible,
     looks_like_license_xml,
@@ -23,7 +24,7 @@ from makaudit.parsing.endpoint import is_endpoint_document, parse_endpoint_docum
 from makaudit.parsing.listview import looks_like_list_view, parse_list_view
 from makaudit.parsing.ospp import looks_like_ospp, parse_ospp_text
 from makaudit.parsing.slmgr import parse_slmgr_text
-from makaudit.parsing.text import decode_text
+from makaudit.parsing.text import decode_text, mask_full_keys
 from makaudit.parsing.wmi import product_record
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,32 @@ EXPECTED = (
 
 
 def parse_bytes(data: bytes, source: str) -> list[EndpointState]:
-    """Return the endpoint states in ``data``, whatever supported format it has; ParseError otherwise."""
+    """Return the endpoint states in ``data``, whatever supported format it has; ParseError otherwise.
+
+    Every text field of the states is masked once more at the end: a full product key split by an
+    80-column console wrap only becomes whole when the parser joins the wrapped lines.
+    """
+    return [_masked(state) for state in _parse_bytes(data, source)]
+
+
+def _masked(state: EndpointState) -> EndpointState:
+    records = tuple(_masked_record(record) for record in state.records)
+    errors = tuple(dataclasses.replace(error, message=mask_full_keys(error.message)) for error in state.errors)
+    return dataclasses.replace(state, records=records, errors=errors)
+
+
+def _masked_record(record: LicenseRecord) -> LicenseRecord:
+    changes = {}
+    for name in ("name", "description", "kms_machine", "license_status_reason"):
+        value = getattr(record, name)
+        if isinstance(value, str):
+            masked = mask_full_keys(value)
+            if masked != value:
+                changes[name] = masked
+    return dataclasses.replace(record, **changes) if changes else record
+
+
+def _parse_bytes(data: bytes, source: str) -> list[EndpointState]:
     if len(data) > MAX_FILE_BYTES:
         raise ParseError(source, f"a file of at most {MAX_FILE_BYTES} bytes", detail=f"got {len(data)} bytes")
     text = decode_text(data)

@@ -203,7 +203,10 @@ def _read(lines: list[Line]) -> _Reading:
 
 
 def _take_label(reading: _Reading, current: _Block | None, label: str, value: str, number: int) -> _Block | None:
-    fields = _FIELDS_BY_LABEL[label.lower()]
+    fields = _FIELDS_BY_LABEL.get(label.lower())
+    if fields is None:
+        # The pattern matches case-insensitively, but lower() folds some letters differently (Turkish I).
+        return current
     if fields[0] == "service_version":
         reading.service_version = value
         return current
