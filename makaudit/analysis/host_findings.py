@@ -130,6 +130,8 @@ def _grace_ending(frames: FleetFrames, config: AuditConfig, key_ids: dict[str, s
     """
     records = frames.records
     limit = config.grace_warning_days * MINUTES_PER_DAY
+    # NOTE: grace_minutes is the value at collection time; it is not yet reduced by the age of the data,
+    # so a host last collected days ago is warned about later than it should be.
     soon = records["grace_minutes"] < limit
 
     in_grace = records["status"].isin(GRACE_STATUSES) & soon

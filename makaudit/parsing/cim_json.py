@@ -64,6 +64,8 @@ def json_fragment(text: str) -> Any:
 
 def parse_json_dump(data: Any, source: str, computer_name: str | None = None) -> list[EndpointState]:
     """Return the state the licensing objects in decoded JSON describe; ParseError when there are none."""
+    # NOTE: a dump is read as one computer. A dump of several (Get-CimInstance -ComputerName A,B) is
+    # merged into the first PSComputerName; export one file per computer until this groups by name.
     found = _Found(computer_name=computer_name)
     _walk(data, found, 0, source)
     if not found.products and not found.services:
