@@ -6,6 +6,7 @@ the selected rows to write the messages.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 from datetime import datetime
@@ -57,12 +58,21 @@ def host_findings(frames: FleetFrames, inventory: Inventory | None, config: Audi
     key_ids = {} if inventory is None else {key.partial_product_key: key.key_id for key in inventory.keys}
     return [
         *_not_activated(frames, key_ids),
-        *_grace_ending(frames, config, key_ids),
+        *_grace_ending(frames, config, key_ids, now),
         *_unapproved_kms(frames, config),
         *_unreachable(frames),
         *_stale(frames, config, now),
         *_no_product_key(frames),
     ]
+
+
+def _minutes_left(frames: FleetFrames, now: datetime) -> pd.Series:
+    """Return each record's grace minutes less the minutes since its host was collected (never below 0)."""
+    collected = frames.hosts["collected_at"]
+    age_minutes = ((pd.Timestamp(now) - collected).dt.total_seconds() / 60).clip(lower=0).fillna(0).to_numpy()
+    records = frames.records
+    left = records["grace_minutes"].to_numpy(dtype=float) - age_minutes[records["host"].to_numpy()]
+    return pd.Series(np.maximum(left, 0).round(), index=records.index).where(records["grace_minutes"].notna())
 
 
 def _selected(frames: FleetFrames, mask: pd.Series, subset: list[str]) -> pd.DataFrame:
@@ -121,17 +131,19 @@ def _not_activated(frames: FleetFrames, key_ids: dict[str, str]) -> list[Finding
     ]
 
 
-def _grace_ending(frames: FleetFrames, config: AuditConfig, key_ids: dict[str, str]) -> list[Finding]:
+def _grace_ending(frames: FleetFrames, config: AuditConfig, key_ids: dict[str, str], now: datetime) -> list[Finding]:
     """Flag grace periods and KMS activations that end in less than ``grace_warning_days``.
 
     A product in a grace state (high) becomes Notification when its grace ends. A
     Licensed KMS client (medium) whose activation expires that soon has not
     renewed with its KMS host for months, and falls back to grace when it expires.
+    The time left counts from ``now``: the minutes the endpoint reported, less the
+    age of the data.
     """
-    records = frames.records
+    records = frames.records.copy()
+    records["grace_minutes"] = _minutes_left(frames, now)
+    frames = dataclasses.replace(frames, records=records)
     limit = config.grace_warning_days * MINUTES_PER_DAY
-    # NOTE: grace_minutes is the value at collection time; it is not yet reduced by the age of the data,
-    # so a host last collected days ago is warned about later than it should be.
     soon = records["grace_minutes"] < limit
 
     in_grace = records["status"].isin(GRACE_STATUSES) & soon

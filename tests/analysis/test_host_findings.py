@@ -219,3 +219,14 @@ def test_host_no_product_key_cases(records, fires):
 
 def test_failed_host_has_no_product_key_finding():
     assert findings_of([failed("srv-01")], "HOST_NO_PRODUCT_KEY") == []
+
+
+def test_grace_counts_from_now_not_from_collection():
+    twelve_days = 12 * 24 * 60
+    fresh = host(1, record(Channel.MAK, "7QJ2K", LicenseStatus.OOB_GRACE, grace_minutes=twelve_days))
+    ten_days_old = host(2, record(Channel.MAK, "7QJ2K", LicenseStatus.OOB_GRACE, grace_minutes=twelve_days), collected_at=days_ago(10))
+
+    found = findings_of([fresh, ten_days_old], "HOST_GRACE_ENDING")
+
+    assert [finding.host for finding in found] == [ten_days_old.state.computer.name]
+    assert "2.0 days" in found[0].message or "2 days" in found[0].message
