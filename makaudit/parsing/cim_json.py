@@ -32,8 +32,9 @@ _COMPUTER_KEYS = ("PSComputerName", "__SERVER", "CSName", "ComputerName", "compu
 
 @dataclass
 class _Found:
-    products: list[tuple[Mapping[str, Any], RecordSource]] = field(default_factory=list)
-    services: list[Mapping[str, Any]] = field(default_factory=list)
+    products: list[tuple[Mapping[str, Any], RecordSource, str | None]] = field(default_factory=list)
+    """Each product with its source and the computer named in the object itself (PSComputerName), if any."""
+    services: list[tuple[Mapping[str, Any], str | None]] = field(default_factory=list)
     computer_name: str | None = None
     nodes: int = 0
 
@@ -63,30 +64,62 @@ def json_fragment(text: str) -> Any:
 
 
 def parse_json_dump(data: Any, source: str, computer_name: str | None = None) -> list[EndpointState]:
-    """Return the state the licensing objects in decoded JSON describe; ParseError when there are none."""
-    # NOTE: a dump is read as one computer. A dump of several (Get-CimInstance -ComputerName A,B) is
-    # merged into the first PSComputerName; export one file per computer until this groups by name.
+    """Return the states the licensing objects in decoded JSON describe; ParseError when there are none.
+
+    A dump of several computers (``Get-CimInstance -ComputerName A,B``) gives one state per
+    PSComputerName; objects without a name of their own belong to the first computer.
+    """
     found = _Found(computer_name=computer_name)
     _walk(data, found, 0, source)
     if not found.products and not found.services:
         raise ParseError(source, EXPECTED, detail="no object with Name and Description, LicenseStatus or PartialProductKey")
 
-    service = found.services[0] if found.services else None
+    names = _distinct_names([name for _, _, name in found.products] + [name for _, name in found.services])
+    if len(names) <= 1:
+        return [_state(found.products, found.services, found.computer_name, source)]
+
+    states = []
+    for index, key in enumerate(names):
+        def belongs(name: str | None) -> bool:
+            return (name or "").upper() == key or (name is None and index == 0)
+
+        products = [item for item in found.products if belongs(item[2])]
+        services = [item for item in found.services if belongs(item[1])]
+        display = next((name for name in [*(item[2] for item in products), *(item[1] for item in services)] if name), key)
+        states.append(_state(products, services, display, source))
+    return states
+
+
+def _distinct_names(names: list[str | None]) -> list[str]:
+    """Return the distinct computer names, upper-case, in order of first appearance."""
+    distinct: list[str] = []
+    for name in names:
+        if name and name.upper() not in distinct:
+            distinct.append(name.upper())
+    return distinct
+
+
+def _state(
+    products: list[tuple[Mapping[str, Any], RecordSource, str | None]],
+    services: list[tuple[Mapping[str, Any], str | None]],
+    computer_name: str | None,
+    source: str,
+) -> EndpointState:
+    service = services[0][0] if services else None
     machine_kms = service_kms_machine(service)
     records: list[LicenseRecord] = []
-    for product, record_source in found.products:
+    for product, record_source, _ in products:
         record = product_record(product, source=record_source, service_kms=machine_kms)
         if record is not None:
             records.append(record)
 
-    state = EndpointState(
-        computer=ComputerIdentity(name=found.computer_name),
+    return EndpointState(
+        computer=ComputerIdentity(name=computer_name),
         collected_at=None,
         records=tuple(records),
         kms_machine=machine_kms,
         origin=source,
     )
-    return [state]
 
 
 def _walk(value: Any, found: _Found, depth: int, source: str) -> None:
@@ -108,18 +141,18 @@ def _walk(value: Any, found: _Found, depth: int, source: str) -> None:
 
     facts = values.get("ansible_facts")
     if isinstance(facts, Mapping) and "ansible_os_license_edition" in facts:
-        found.products.extend((product, RecordSource.WMI) for product in ansible_products(facts))
+        found.products.extend((product, RecordSource.WMI, None) for product in ansible_products(facts))
         return
 
     agent_product = license_info_product(values)
     if agent_product is not None:
-        found.products.append((agent_product, RecordSource.WMI))
+        found.products.append((agent_product, RecordSource.WMI, None))
         return
     if looks_like_product(values):
-        found.products.append((values, RecordSource.WMI))
+        found.products.append((values, RecordSource.WMI, _own_computer(values)))
         return
     if looks_like_service(values):
-        found.services.append(values)
+        found.services.append((values, _own_computer(values)))
         return
 
     for item in values.values():
@@ -140,6 +173,19 @@ def _flatten_cim_instance(value: Mapping[str, Any]) -> dict[str, Any]:
     for key, item in lifted.items():
         flattened.setdefault(key, item)
     return flattened
+
+
+_OWN_COMPUTER_KEYS = ("pscomputername", "__server")
+
+
+def _own_computer(values: Mapping[str, Any]) -> str | None:
+    """Return the computer a WMI or CIM object names itself (PSComputerName, __SERVER), if any."""
+    for key, item in values.items():
+        if str(key).lower() in _OWN_COMPUTER_KEYS:
+            name = text_or_none(item)
+            if name:
+                return name
+    return None
 
 
 def _note_computer(values: Mapping[str, Any], found: _Found) -> None:

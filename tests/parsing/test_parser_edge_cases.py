@@ -55,3 +55,22 @@ def test_overflowing_date_does_not_stop_folder_import(tmp_path: Path):
 
     assert sorted(result.target for result in results) == ["PC-0001", "PC-0002"]
     assert all(result.status is HostStatus.OK for result in results)
+
+
+def test_dump_of_several_computers_gives_one_state_each():
+    products = [
+        {
+            "PSComputerName": name,
+            "Name": "Windows(R), Enterprise edition",
+            "Description": "Windows(R) Operating System, VOLUME_MAK channel",
+            "ApplicationID": "55c92734-d682-4d71-983e-d6ec3f16059f",
+            "PartialProductKey": "7QJ2K",
+            "LicenseStatus": 1,
+        }
+        for name in ("PC01", "PC02", "PC03")
+    ]
+
+    states = parse_bytes(json.dumps(products).encode(), "dump.json")
+
+    assert [state.computer.name for state in states] == ["PC01", "PC02", "PC03"]
+    assert all(len(state.records) == 1 for state in states)
