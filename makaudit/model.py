@@ -8,6 +8,7 @@ Values of the enums are the strings of the JSON result document, so that
 from __future__ import annotations
 
 import enum
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -195,6 +196,22 @@ def machine_uuid_key(uuid: str | None) -> str | None:
     return "uuid:" + value
 
 
+def computer_name_key(name: str | None) -> str | None:
+    """Return ``name:`` and the upper-case computer name, the host part of a DNS name; None when empty.
+
+    Exports name a host as PC01 or pc01.corp.example.test, so both must count as one host. A NetBIOS
+    computer name has no dots; an IP address used as a name is kept whole.
+    """
+    if not name or not name.strip():
+        return None
+    value = name.strip()
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+        return "name:" + value.upper()
+    except ValueError:
+        return "name:" + value.split(".", 1)[0].upper()
+
+
 @dataclass(frozen=True)
 class ComputerIdentity:
     """Identity of an endpoint, from the ``computer`` object of the endpoint document."""
@@ -210,12 +227,7 @@ class ComputerIdentity:
     @property
     def host_key(self) -> str | None:
         """Identity that survives renames: the machine UUID (unless a firmware placeholder), else the upper-case computer name."""
-        uuid_key = machine_uuid_key(self.uuid)
-        if uuid_key:
-            return uuid_key
-        if self.name:
-            return "name:" + self.name.upper()
-        return None
+        return machine_uuid_key(self.uuid) or computer_name_key(self.name)
 
 
 @dataclass(frozen=True)

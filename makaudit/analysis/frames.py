@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from makaudit.model import Channel, EndpointState, HostResult, HostStatus, machine_uuid_key
+from makaudit.model import Channel, EndpointState, HostResult, HostStatus, computer_name_key, machine_uuid_key
 
 CHANNELS = [channel.value for channel in Channel]
 HOST_STATUSES = [status.value for status in HostStatus]
@@ -96,12 +96,8 @@ class HostColumns:
 
 
 def _host_key(uuid: str | None, name: str | None, target: str) -> str:
-    uuid_key = machine_uuid_key(uuid) if uuid else None
-    if uuid_key:
-        return uuid_key
-    if name:
-        return "name:" + name.upper()
-    return "target:" + target.lower()
+    identity = (machine_uuid_key(uuid) if uuid else None) or (computer_name_key(name) if name else None)
+    return identity or "target:" + target.lower()
 
 
 def to_utc(moment: datetime | None) -> datetime | None:

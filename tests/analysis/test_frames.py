@@ -187,3 +187,8 @@ def test_placeholder_uuid_is_no_identity(uuid):
 
 def test_real_uuid_is_identity():
     assert ComputerIdentity(name="PC-A", uuid="4c4c4544-0042-3010-8052-b7c04f4e3332").host_key == "uuid:4C4C4544-0042-3010-8052-B7C04F4E3332"
+
+
+def test_fqdn_and_short_name_are_one_host():
+    assert ComputerIdentity(name="pc01.corp.example.test").host_key == ComputerIdentity(name="PC01").host_key
+    assert ComputerIdentity(name="192.0.2.63").host_key == "name:192.0.2.63"
