@@ -41,6 +41,22 @@ def run_makaudit(*args: str, password: str | None = None, timeout: float = 180) 
     return subprocess.run(makaudit_command(*args), capture_output=True, text=True, env=makaudit_env(password), cwd=REPO, timeout=timeout)
 
 
+def wait_for_stored_hosts(database: Path, count: int, seconds: float = 60) -> int:
+    """Poll the history database until it holds ``count`` host results or ``seconds`` pass; return the count."""
+    stored = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and stored < count:
+        time.sleep(0.2)
+        if not database.exists():
+            continue
+        try:
+            with sqlite3.connect(database, timeout=5) as connection:
+                stored = connection.execute("select count(*) from host_results").fetchone()[0]
+        except sqlite3.OperationalError:
+            stored = 0
+    return stored
+
+
 def expected_key_counts(ground_truth: dict) -> dict[str, tuple[int, int]]:
     """Counts per partial key; an unknown MAK installed only on faulty hosts is never seen, so it is left out."""
     counts = {}
@@ -214,17 +230,8 @@ def test_killed_scan_keeps_finished_hosts(tmp_path):
             makaudit_command("scan", *[m.target for m in machines], "--username", server.username, "--db", str(database), "--workers", "2"),
             env=makaudit_env(server.password), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        stored = 0
-        deadline = time.monotonic() + 60
         try:
-            while time.monotonic() < deadline and stored < 4:
-                time.sleep(0.2)
-                if database.exists():
-                    try:
-                        with sqlite3.connect(database, timeout=5) as connection:
-                            stored = connection.execute("select count(*) from host_results").fetchone()[0]
-                    except sqlite3.OperationalError:
-                        stored = 0
+            stored = wait_for_stored_hosts(database, 4)
             assert process.poll() is None, "the scan finished before it could be killed"
         finally:
             process.send_signal(signal.SIGKILL)
@@ -322,16 +329,7 @@ def test_interrupted_scan_writes_no_reports_and_exits_3(tmp_path):
             ),
             env=makaudit_env(server.password), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        stored = 0
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and stored < 2:
-            time.sleep(0.2)
-            if database.exists():
-                try:
-                    with sqlite3.connect(database, timeout=5) as connection:
-                        stored = connection.execute("select count(*) from host_results").fetchone()[0]
-                except sqlite3.OperationalError:
-                    stored = 0
+        wait_for_stored_hosts(database, 2)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
 
