@@ -25,6 +25,8 @@ refine with its own thresholds:
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -59,19 +61,7 @@ class ProductTruth:
     """The inventory key ID for a MAK in the inventory, else None."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "application": self.application,
-            "name": self.name,
-            "description": self.description,
-            "channel": self.channel,
-            "partial_product_key": self.partial_product_key,
-            "license_status": self.license_status,
-            "license_status_code": self.license_status_code,
-            "license_status_reason": self.license_status_reason,
-            "grace_minutes": self.grace_minutes,
-            "kms_machine": self.kms_machine,
-            "key_id": self.key_id,
-        }
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
