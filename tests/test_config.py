@@ -24,7 +24,9 @@ def test_no_file_gives_defaults():
 
     assert config == AuditConfig()
     assert (config.near_limit_threshold, config.grace_warning_days, config.stale_days) == (0.9, 7, 14)
-    assert config.rotation_max_age_days is None and config.fail_on is None and config.approved_kms_hosts == ()
+    assert config.rotation_max_age_days is None
+    assert config.fail_on is None
+    assert config.approved_kms_hosts == ()
 
 
 def test_example_loads():

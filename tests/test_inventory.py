@@ -38,10 +38,13 @@ def test_valid_row_is_read(tmp_path):
 
     (item,) = stock.keys
     assert item.key_id == "WIN-ENT-MAK-A"
-    assert item.allotment == 150 and item.entitlement == 150
-    assert item.acquired == date(2024, 1, 15) and item.rotate_by == date(2027, 1, 15)
+    assert item.allotment == 150
+    assert item.entitlement == 150
+    assert item.acquired == date(2024, 1, 15)
+    assert item.rotate_by == date(2027, 1, 15)
     assert item.status is KeyStatus.ACTIVE
-    assert item.custodian == "Desktop team" and item.notes is None
+    assert item.custodian == "Desktop team"
+    assert item.notes is None
     assert item.line == 2
     assert stock.find("7qj2k") is item
     assert stock.find("BBBBB") is None

@@ -96,8 +96,13 @@ class HostColumns:
 
 
 def _host_key(uuid: str | None, name: str | None, target: str) -> str:
-    identity = (machine_uuid_key(uuid) if uuid else None) or (computer_name_key(name) if name else None)
-    return identity or "target:" + target.lower()
+    uuid_key = machine_uuid_key(uuid)
+    if uuid_key:
+        return uuid_key
+    name_key = computer_name_key(name)
+    if name_key:
+        return name_key
+    return "target:" + target.lower()
 
 
 def to_utc(moment: datetime | None) -> datetime | None:

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunContext:
-    """What a command resolved before collecting: configuration, inventory and output settings."""
+    """Settings a command resolves before collecting: configuration, inventory and output options."""
 
     args: argparse.Namespace
     config: AuditConfig
@@ -129,7 +129,7 @@ class _OutputConsole(Console):
     """A rich console that reports a closed pipe to the caller instead of exiting with status 1.
 
     Status 1 means findings at or above --fail-on, so a reader that stops early (``| head``) must not
-    produce it; the command line maps BrokenPipeError to status 3.
+    produce it. The command line maps BrokenPipeError to status 3.
     """
 
     def on_broken_pipe(self) -> None:

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, config: AuditConfig) -> int:
         trends = store.trend_points(key_ids_by_partial_key(context.inventory))
 
     if not results:
-        raise RunError("the history database holds no host results yet; run makaudit scan or makaudit import first")
+        raise RunError("the history database contains no host results yet; run makaudit scan or makaudit import first")
 
     result = analyse_results(context, results, trends)
     scan = ScanInfo(

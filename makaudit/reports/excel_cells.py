@@ -28,7 +28,7 @@ DECIMAL_FORMAT = "#,##0.0"
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL_CHARACTERS = 32767
-"""The longest text an Excel cell holds."""
+"""Maximum number of characters in an Excel cell."""
 
 _ERROR_CODES = frozenset(ERROR_CODES)
 _MAX_REMEMBERED_TEXTS = 10_000
@@ -116,7 +116,7 @@ def cell_writer(sheet: WriteOnlyWorksheet, column: Column, wrap: bool = False) -
         if value is None:
             return None
         if not isinstance(value, datetime):
-            raise TypeError(f"column {column.heading!r} holds dates, but got {value!r}")
+            raise TypeError(f"column {column.heading!r} contains dates, but got {value!r}")
         return styled(to_naive_utc(value), DATE_FORMAT)
 
     literal_text = _RememberedTexts(sheet)

@@ -41,7 +41,7 @@ MAX_LISTED_HOSTS = 20
 
 
 class ColumnType(enum.StrEnum):
-    """How a column's values are typed and formatted."""
+    """Type of a column's values, which decides how they are formatted."""
 
     TEXT = "text"
     INTEGER = "integer"

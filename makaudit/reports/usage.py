@@ -85,8 +85,8 @@ class KeyIndex:
             partial = key.partial_product_key.upper()
             kept = self._by_partial.setdefault(partial, key)
             if kept is not key:
-                # Two inventory keys ending in the same five characters cannot be
-                # told apart from an endpoint; the first one listed is shown.
+                # An endpoint shows only the last five characters, so two inventory keys
+                # ending in them cannot be distinguished. The first one listed is shown.
                 logger.warning(
                     "keys %s and %s share the partial product key %s; reports match hosts to %s",
                     kept.key_id,

@@ -1,4 +1,4 @@
-"""What the test fleet installs: Windows editions, Office volume SKUs, KMS hosts and UI cultures.
+"""Catalogue of what the test fleet installs: Windows editions, Office volume SKUs, KMS hosts and UI cultures.
 
 Names, Description tokens, ProductKeyChannel values, Application IDs and GVLK
 last fives follow Microsoft's published tables and real captures. Activation

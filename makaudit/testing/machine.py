@@ -1,4 +1,4 @@
-"""Description of one emulated Windows host: what it answers and which faults it injects."""
+"""Description of one emulated Windows host: what it returns and which faults it injects."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class HostFaults:
     delay_seconds: float = 0.0
     """Sleep before every HTTP response (a slow host)."""
     hang: bool = False
-    """Accept connections and never answer: only the client's read timeout ends the wait."""
+    """Accept connections and never respond, so only the client's read timeout ends the wait."""
     auth_always_fails: bool = False
     """Every authentication attempt gets 401, whatever the credentials."""
     quota_limit: bool = False
@@ -38,7 +38,7 @@ class MachineDescription:
     document: dict[str, Any]
     """The endpoint document (format makaudit-endpoint, version 1) the collection script prints."""
     slmgr_text: str
-    """What ``cscript //nologo slmgr.vbs /dlv all`` prints, in the host's UI language."""
+    """Output of ``cscript //nologo slmgr.vbs /dlv all``, in the host's UI language."""
     address: str = "127.0.20.1"
     port: int = 5985
     faults: HostFaults = field(default_factory=HostFaults)

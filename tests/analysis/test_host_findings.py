@@ -168,7 +168,8 @@ def test_host_unreachable_carries_reason(status, error, expected):
     assert found[0].severity is Severity.MEDIUM
     assert found[0].host == "srv-01:5985"
     assert f"({status.value}): {expected}" in found[0].message
-    assert found[0].message.endswith(".") and not found[0].message.endswith("..")
+    assert found[0].message.endswith(".")
+    assert not found[0].message.endswith("..")
 
 
 def test_host_ok_is_not_unreachable():

@@ -1,6 +1,6 @@
 """makaudit as a process against the emulated fleet: scan, import, history, interruption.
 
-The fleet runs in the test process on loopback; makaudit runs as a child process
+The fleet runs in the test process on loopback. makaudit runs as a child process
 with the real pywinrm or pypsrp client, exactly as an administrator runs it.
 """
 
@@ -42,7 +42,7 @@ def run_makaudit(*args: str, password: str | None = None, timeout: float = 180) 
 
 
 def wait_for_stored_hosts(database: Path, count: int, seconds: float = 60) -> int:
-    """Poll the history database until it holds ``count`` host results or ``seconds`` pass; return the count."""
+    """Poll the history database until it contains ``count`` host results or ``seconds`` pass; return the count."""
     stored = 0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and stored < count:

@@ -298,7 +298,7 @@ def test_atomic_write_keeps_old_file(tmp_path, monkeypatch):
     # A date column holding text makes the writer fail midway, after sheets were started.
     object.__setattr__(report.hosts, "rows", (("pc-x", None, None, None, "ok", "not a date") + (None,) * 9,))
 
-    with pytest.raises(TypeError, match="holds dates"):
+    with pytest.raises(TypeError, match="contains dates"):
         write_xlsx(report, target)
 
     assert target.read_bytes() == b"previous report"

@@ -115,7 +115,7 @@ def test_text_writer_past_memory_limit(sheet):
 
 def test_date_writer_rejects_text(sheet):
     write = cell_writer(sheet, Column("collected", "Collected", ColumnType.DATE))
-    with pytest.raises(TypeError, match="'Collected' holds dates"):
+    with pytest.raises(TypeError, match="'Collected' contains dates"):
         write("2026-12-04")
 
 
